@@ -1,0 +1,129 @@
+//! The bytes waiting to be written to the peer.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Encoded frames waiting to go out, in order.
+///
+/// Small frames are appended to one contiguous buffer so that many leave in one write. A large
+/// unmasked payload is kept as its own [`Bytes`] chunk instead of being copied, and goes out in
+/// the same vectored write as its header. It implements [`Buf`]: hand
+/// [`Buf::chunks_vectored`] to a vectored write, then [`Buf::advance`] by what was written.
+#[derive(Debug, Default)]
+pub struct Transmit {
+    /// Finished chunks, oldest first; `tail` comes after all of them.
+    chunks: VecDeque<Bytes>,
+    /// Where small frames are encoded.
+    tail: BytesMut,
+    /// Bytes in `chunks`, kept so `remaining` is O(1).
+    chunks_len: usize,
+}
+
+impl Transmit {
+    /// The buffer small frames are encoded into.
+    pub(crate) fn tail(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    /// Queues `payload` after everything encoded so far, without copying it.
+    pub(crate) fn push_chunk(&mut self, payload: Bytes) {
+        if !self.tail.is_empty() {
+            let head = self.tail.split().freeze();
+            self.chunks_len += head.len();
+            self.chunks.push_back(head);
+        }
+        self.chunks_len += payload.len();
+        self.chunks.push_back(payload);
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// Releases the memory of an empty buffer. Called when a connection goes idle so that it
+    /// holds no buffer it does not need.
+    pub fn shrink(&mut self) {
+        if self.is_empty() {
+            self.tail = BytesMut::new();
+            self.chunks = VecDeque::new();
+        }
+    }
+}
+
+impl Buf for Transmit {
+    fn remaining(&self) -> usize {
+        self.chunks_len + self.tail.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        match self.chunks.front() {
+            Some(chunk) => chunk,
+            None => &self.tail,
+        }
+    }
+
+    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        let all = self
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.tail[..]));
+        for (slot, chunk) in dst.iter_mut().zip(all.filter(|c| !c.is_empty())) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        assert!(
+            cnt <= self.remaining(),
+            "advance past the end of the transmit buffer"
+        );
+        while cnt > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                self.tail.advance(cnt);
+                return;
+            };
+            if cnt < front.len() {
+                front.advance(cnt);
+                self.chunks_len -= cnt;
+                return;
+            }
+            cnt -= front.len();
+            self.chunks_len -= front.len();
+            self.chunks.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_keep_their_order_and_advance_across_them() {
+        let mut t = Transmit::default();
+        t.tail().extend_from_slice(b"ab");
+        t.push_chunk(Bytes::from_static(b"cdef"));
+        t.tail().extend_from_slice(b"gh");
+        t.push_chunk(Bytes::from_static(b"ij"));
+        assert_eq!(t.remaining(), 10);
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = t.chunks_vectored(&mut slices);
+        let joined: Vec<u8> = slices[..n].iter().flat_map(|s| s.to_vec()).collect();
+        assert_eq!(joined, b"abcdefghij");
+        t.advance(3);
+        assert_eq!(t.chunk(), b"def");
+        t.advance(5);
+        assert_eq!(t.chunk(), b"ij");
+        t.advance(2);
+        assert!(t.is_empty());
+        t.shrink();
+        assert_eq!(t.tail.capacity(), 0);
+    }
+}
