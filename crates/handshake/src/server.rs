@@ -1,0 +1,259 @@
+//! The server side: reading and validating an upgrade request (RFC 6455 §4.2.1), and the
+//! 101 response or the rejection that says why (§4.2.2).
+
+use std::fmt;
+
+use http::header::{
+    ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use http::{Method, Request, Response, StatusCode, Version};
+
+use crate::grammar::{self, Extension, InvalidHeader};
+use crate::http1::{self, HeadError, HeadLimits};
+use crate::key;
+
+/// Why a server refuses an upgrade request. Each reason knows its HTTP status, and
+/// [`RequestError::response`] builds the response to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The head passed [`HeadLimits::max_head_size`]. 431.
+    HeadTooLarge,
+    /// The head had more fields than [`HeadLimits::max_headers`]. 431.
+    TooManyHeaders,
+    /// The head is not valid HTTP/1.1. 400.
+    Malformed,
+    /// The method is not GET. 405.
+    Method,
+    /// The version is below HTTP/1.1. 505.
+    Version,
+    /// No single `Host` header. 400.
+    Host,
+    /// `Upgrade` does not name `websocket`: not a WebSocket request at all. 426.
+    NotUpgrade,
+    /// `Connection` does not name `upgrade`. 400.
+    ConnectionNotUpgrade,
+    /// `Sec-WebSocket-Version` is not 13. 426, with `Sec-WebSocket-Version: 13`.
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` is missing, repeated or not the base64 of 16 bytes. 400.
+    Key,
+    /// A header breaks its grammar. 400.
+    InvalidHeader(InvalidHeader),
+}
+
+impl RequestError {
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::HeadTooLarge | Self::TooManyHeaders => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            Self::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Version => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            Self::NotUpgrade | Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The rejection to send: the status, the headers the status calls for, and a short
+    /// plain-text body that says why. It asks for the connection to be closed.
+    pub fn response(&self) -> Response<String> {
+        let body = format!("{self}\n");
+        let mut response = Response::new(String::new());
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        match self {
+            Self::Method => {
+                headers.insert(ALLOW, HeaderValue::from_static("GET"));
+            }
+            Self::NotUpgrade => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            }
+            Self::UnsupportedVersion => {
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            _ => {}
+        }
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        *response.body_mut() = body;
+        response
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HeadTooLarge => f.write_str("request head too large"),
+            Self::TooManyHeaders => f.write_str("too many request headers"),
+            Self::Malformed => f.write_str("malformed HTTP request"),
+            Self::Method => f.write_str("a WebSocket upgrade must use GET"),
+            Self::Version => f.write_str("a WebSocket upgrade needs HTTP/1.1 or later"),
+            Self::Host => f.write_str("missing or repeated Host header"),
+            Self::NotUpgrade => f.write_str("expected a WebSocket upgrade (Upgrade: websocket)"),
+            Self::ConnectionNotUpgrade => f.write_str("Connection header lacks \"upgrade\""),
+            Self::UnsupportedVersion => {
+                f.write_str("unsupported Sec-WebSocket-Version, expected 13")
+            }
+            Self::Key => f.write_str("missing, repeated or invalid Sec-WebSocket-Key"),
+            Self::InvalidHeader(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl From<HeadError> for RequestError {
+    fn from(error: HeadError) -> Self {
+        match error {
+            HeadError::TooLarge => Self::HeadTooLarge,
+            HeadError::TooManyHeaders => Self::TooManyHeaders,
+            HeadError::Malformed => Self::Malformed,
+        }
+    }
+}
+
+impl From<InvalidHeader> for RequestError {
+    fn from(error: InvalidHeader) -> Self {
+        Self::InvalidHeader(error)
+    }
+}
+
+/// Reads an HTTP request head from the start of `src`.
+///
+/// Returns `Ok(None)` while the head is incomplete, and the request with the length of its
+/// head otherwise; bytes after the head belong to the WebSocket stream.
+///
+/// # Errors
+///
+/// [`RequestError::HeadTooLarge`], [`RequestError::TooManyHeaders`] or
+/// [`RequestError::Malformed`], as soon as the bytes so far show it.
+pub fn parse_request(
+    src: &[u8],
+    limits: &HeadLimits,
+) -> Result<Option<(Request<()>, usize)>, RequestError> {
+    Ok(http1::parse_request(src, limits)?)
+}
+
+/// Whether `request` asks for a WebSocket upgrade (its `Upgrade` header names `websocket`),
+/// whether or not the rest of it is valid.
+pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
+    grammar::has_token(request.headers(), UPGRADE, "websocket")
+}
+
+/// A validated WebSocket upgrade request: what the client offered.
+#[derive(Clone, Debug)]
+pub struct UpgradeRequest {
+    key: HeaderValue,
+    protocols: Vec<String>,
+    extensions: Vec<Extension>,
+}
+
+impl UpgradeRequest {
+    /// Checks `request` against RFC 6455 §4.2.1.
+    ///
+    /// # Errors
+    ///
+    /// The first rule the request breaks, as a [`RequestError`] that knows its status.
+    pub fn validate<B>(request: &Request<B>) -> Result<Self, RequestError> {
+        if request.method() != Method::GET {
+            return Err(RequestError::Method);
+        }
+        if request.version() < Version::HTTP_11 {
+            return Err(RequestError::Version);
+        }
+        let headers = request.headers();
+        if headers.get_all(HOST).iter().count() != 1 {
+            return Err(RequestError::Host);
+        }
+        if !is_upgrade_request(request) {
+            return Err(RequestError::NotUpgrade);
+        }
+        if !grammar::has_token(headers, CONNECTION, "upgrade") {
+            return Err(RequestError::ConnectionNotUpgrade);
+        }
+        let mut versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter();
+        match (versions.next(), versions.next()) {
+            (Some(v), None) if v == "13" => {}
+            _ => return Err(RequestError::UnsupportedVersion),
+        }
+        let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).iter();
+        let key = match (keys.next(), keys.next()) {
+            (Some(key), None) if key::is_valid_key(key.as_bytes()) => key.clone(),
+            _ => return Err(RequestError::Key),
+        };
+        Ok(Self {
+            key,
+            protocols: grammar::parse_protocols(headers)?,
+            extensions: grammar::parse_extensions(headers)?,
+        })
+    }
+
+    /// The client's `Sec-WebSocket-Key`.
+    pub fn key(&self) -> &HeaderValue {
+        &self.key
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extensions the client offered, in its order of preference.
+    pub fn extensions(&self) -> &[Extension] {
+        &self.extensions
+    }
+
+    /// The 101 response that accepts the upgrade, with the chosen subprotocol (one of
+    /// [`UpgradeRequest::protocols`], or none) and the accepted extensions.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolNotOffered`] if `protocol` is not one the client offered: RFC 6455 §4.2.2
+    /// lets the server pick only among them.
+    pub fn accept(
+        &self,
+        protocol: Option<&str>,
+        extensions: &[Extension],
+    ) -> Result<Response<()>, ProtocolNotOffered> {
+        let mut response = Response::new(());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_ACCEPT, key::accept_key(self.key.as_bytes()));
+        if let Some(protocol) = protocol {
+            let offered = self.protocols.iter().any(|p| p == protocol);
+            let value = HeaderValue::from_str(protocol).map_err(|_| ProtocolNotOffered)?;
+            if !offered {
+                return Err(ProtocolNotOffered);
+            }
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        if !extensions.is_empty() {
+            headers.insert(
+                SEC_WEBSOCKET_EXTENSIONS,
+                grammar::format_extensions(extensions),
+            );
+        }
+        Ok(response)
+    }
+}
+
+/// A server chose a subprotocol the client did not offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProtocolNotOffered;
+
+impl fmt::Display for ProtocolNotOffered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the chosen subprotocol was not offered by the client")
+    }
+}
+
+impl std::error::Error for ProtocolNotOffered {}
