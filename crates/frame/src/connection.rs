@@ -369,11 +369,8 @@ impl Connection {
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
                 if self.state == State::Open {
-                    // Echo the code (RFC 6455 §5.5.1), without the reason.
-                    let reply = frame
-                        .as_ref()
-                        .map(|f| CloseFrame::new(f.code, Utf8Bytes::default()));
-                    self.write_close(reply.as_ref());
+                    // Echo the code (RFC 6455 §5.5.1) and the reason, already checked to fit.
+                    self.write_close(frame.as_ref());
                 }
                 self.state = State::Closed;
                 self.read_buf = BytesMut::new();

@@ -1,0 +1,163 @@
+//! Connecting: the client side of the opening handshake, over TCP or a stream the caller
+//! brings.
+
+use bytes::BytesMut;
+use http::header::{HeaderName, HeaderValue};
+use http::{Response, Uri};
+use swell_frame::Role;
+use swell_handshake::{ClientHandshake, is_secure};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::Config;
+use crate::error::ConnectError;
+use crate::head;
+use crate::rng;
+use crate::websocket::WebSocket;
+
+/// Connects to a `ws://` URL over TCP with the default [`Config`].
+///
+/// Returns the open connection and the server's 101 response.
+///
+/// # Errors
+///
+/// See [`ConnectError`]. For `wss://`, bring a TLS stream to [`ClientBuilder::handshake`].
+pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
+    ClientBuilder::new(url)?.connect().await
+}
+
+/// Builds a client connection: subprotocols, headers and settings, then
+/// [`ClientBuilder::connect`] over TCP or [`ClientBuilder::handshake`] over any stream.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut ws, _response) = swell::ClientBuilder::new("ws://127.0.0.1:9001/chat")?
+///     .protocol("chat")
+///     .config(swell::Config::default().max_message_size(1 << 20))
+///     .connect()
+///     .await?;
+/// ws.send("hello").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    handshake: ClientHandshake,
+    config: Config,
+}
+
+impl ClientBuilder {
+    /// A client for `url`, such as `ws://example.com/chat`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::Url`] or [`ConnectError::Uri`] if `url` is not a WebSocket URL.
+    pub fn new(url: &str) -> Result<Self, ConnectError> {
+        let uri: Uri = url.parse().map_err(ConnectError::Url)?;
+        Self::from_uri(uri)
+    }
+
+    /// A client for `uri`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::Uri`] if `uri` is not a WebSocket URI.
+    pub fn from_uri(uri: Uri) -> Result<Self, ConnectError> {
+        let handshake = ClientHandshake::new(uri, rng::nonce()).map_err(ConnectError::Uri)?;
+        Ok(Self {
+            handshake,
+            config: Config::default(),
+        })
+    }
+
+    /// Offers a subprotocol; offers keep the order they are added in.
+    ///
+    /// # Panics
+    ///
+    /// If `protocol` is not an HTTP token.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.handshake = self.handshake.protocol(protocol);
+        self
+    }
+
+    /// Sends an `Origin` header.
+    pub fn origin(mut self, origin: HeaderValue) -> Self {
+        self.handshake = self.handshake.origin(origin);
+        self
+    }
+
+    /// Adds a header to the request, such as `Authorization`.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.handshake = self.handshake.header(name, value);
+        self
+    }
+
+    /// Sets the connection's settings.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Opens a TCP connection to the URL's host and port (80 by default), with Nagle's
+    /// algorithm off, and performs the handshake over it, all within the handshake timeout.
+    ///
+    /// # Errors
+    ///
+    /// See [`ConnectError`].
+    pub async fn connect(self) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
+        let uri = self.handshake.uri();
+        if is_secure(uri) == Some(true) {
+            return Err(ConnectError::TlsRequired);
+        }
+        let host = uri.host().unwrap_or_default();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let timeout = self.config.get_handshake_timeout();
+        tokio::time::timeout(timeout, async move {
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            stream.set_nodelay(true)?;
+            self.run(stream).await
+        })
+        .await
+        .map_err(|_| ConnectError::Timeout)?
+    }
+
+    /// Performs the handshake over `stream`, which the caller opened: a TLS stream for
+    /// `wss://`, a Unix socket, a proxy tunnel. Bounded by the handshake timeout.
+    ///
+    /// # Errors
+    ///
+    /// See [`ConnectError`].
+    pub async fn handshake<S>(self, stream: S) -> Result<(WebSocket<S>, Response<()>), ConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let timeout = self.config.get_handshake_timeout();
+        tokio::time::timeout(timeout, self.run(stream))
+            .await
+            .map_err(|_| ConnectError::Timeout)?
+    }
+
+    async fn run<S>(self, mut stream: S) -> Result<(WebSocket<S>, Response<()>), ConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut out = Vec::with_capacity(256);
+        self.handshake.write_request(&mut out);
+        head::write_all(&mut stream, &out, &[]).await?;
+        let mut buf = BytesMut::with_capacity(1024);
+        let limits = *self.config.head_limits();
+        let handshake = &self.handshake;
+        let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
+            handshake.parse_response(b, &limits)
+        })
+        .await?;
+        let (response, negotiated, head_len) = parsed.map_err(ConnectError::Response)?;
+        let mut ws = WebSocket::from_raw(stream, Role::Client, self.config, &buf[head_len..]);
+        ws.set_protocol(negotiated.protocol);
+        Ok((ws, response))
+    }
+}

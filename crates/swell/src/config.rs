@@ -1,0 +1,133 @@
+//! Settings for a connection: limits, timeouts and buffer sizes.
+
+use std::time::Duration;
+
+use swell_handshake::HeadLimits;
+
+/// Limits, timeouts and buffer sizes for one WebSocket connection, both roles.
+///
+/// Every limit has a default that is safe on the open internet; each says what a peer that
+/// passes it gets.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let config = swell::Config::default()
+///     .max_message_size(1 << 20)
+///     .close_timeout(Duration::from_secs(2));
+/// assert_eq!(config.frame().max_message_size, 1 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    frame: swell_frame::Config,
+    head: HeadLimits,
+    handshake_timeout: Duration,
+    close_timeout: Duration,
+    write_buffer_limit: usize,
+    read_chunk: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            frame: swell_frame::Config::default(),
+            head: HeadLimits::default(),
+            handshake_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            write_buffer_limit: 128 * 1024,
+            read_chunk: 8 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// The longest frame accepted, in bytes; a longer one fails the connection with 1009.
+    /// Default 16 MiB.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.frame.max_frame_size = bytes;
+        self
+    }
+
+    /// The longest message accepted, in bytes, over all its frames; a longer one fails the
+    /// connection with 1009. Default 64 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.frame.max_message_size = bytes;
+        self
+    }
+
+    /// Accept frames a client did not mask, against RFC 6455 §5.1. Default off.
+    pub fn danger_accept_unmasked_frames(mut self, accept: bool) -> Self {
+        self.frame.danger_accept_unmasked_frames = accept;
+        self
+    }
+
+    /// The largest HTTP head accepted during the handshake, in bytes; a server answers a
+    /// larger one with 431. Default 16 KiB.
+    pub fn max_head_size(mut self, bytes: usize) -> Self {
+        self.head.max_head_size = bytes;
+        self
+    }
+
+    /// The most header fields accepted during the handshake; a server answers more with 431.
+    /// Default 64.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.head.max_headers = count;
+        self
+    }
+
+    /// How long the whole opening handshake may take, TCP connect included for
+    /// [`connect`](crate::connect). Default 10 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long the closing handshake may take: from our Close until the peer's, and from
+    /// the last Close until the TCP connection is closed. Default 5 s.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// How many bytes may wait to be written before sending waits for the peer to read, and
+    /// reading stops queueing automatic replies. Default 128 KiB.
+    pub fn write_buffer_limit(mut self, bytes: usize) -> Self {
+        self.write_buffer_limit = bytes;
+        self
+    }
+
+    /// How much room to make in the read buffer before each read. Default 8 KiB.
+    pub fn read_chunk(mut self, bytes: usize) -> Self {
+        self.read_chunk = bytes.max(1);
+        self
+    }
+
+    /// The frame-level limits.
+    pub fn frame(&self) -> &swell_frame::Config {
+        &self.frame
+    }
+
+    /// The handshake head limits.
+    pub fn head_limits(&self) -> &HeadLimits {
+        &self.head
+    }
+
+    /// The opening handshake's time limit.
+    pub fn get_handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+
+    /// The closing handshake's time limit.
+    pub fn get_close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// The write buffer's limit.
+    pub fn get_write_buffer_limit(&self) -> usize {
+        self.write_buffer_limit
+    }
+
+    pub(crate) fn get_read_chunk(&self) -> usize {
+        self.read_chunk
+    }
+}

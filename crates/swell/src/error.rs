@@ -1,0 +1,165 @@
+//! Errors, one type per stage: the open connection ([`Error`]), accepting ([`AcceptError`])
+//! and connecting ([`ConnectError`]).
+
+use std::{fmt, io};
+
+use http::StatusCode;
+use swell_frame::{ProtocolError, SendError};
+use swell_handshake::{InvalidUri, RequestError, ResponseError};
+
+/// An error on an open connection. A normal close is not an error: it arrives as
+/// [`Message::Close`](crate::Message::Close).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed, or the peer closed it without a closing handshake
+    /// ([`io::ErrorKind::UnexpectedEof`]).
+    Io(io::Error),
+    /// The peer broke the protocol or a limit; the connection was failed with
+    /// [`ProtocolError::close_code`].
+    Protocol(ProtocolError),
+    /// The message could not be sent, for example because the connection is closing.
+    Send(SendError),
+    /// The closing handshake did not finish within the close timeout.
+    CloseTimeout,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::Send(e) => write!(f, "cannot send: {e}"),
+            Self::CloseTimeout => f.write_str("the closing handshake timed out"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::Send(e) => Some(e),
+            Self::CloseTimeout => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        Self::Send(e)
+    }
+}
+
+/// A server could not complete the opening handshake.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The transport failed, or the client went away mid-handshake.
+    Io(io::Error),
+    /// The handshake did not finish within the handshake timeout.
+    Timeout,
+    /// The request was not a valid upgrade; it was answered with
+    /// [`RequestError::status`].
+    Request(RequestError),
+    /// The accept callback rejected the request with this status.
+    Rejected(StatusCode),
+    /// The accept callback chose a subprotocol the client did not offer. The request was
+    /// answered with 500.
+    ProtocolNotOffered,
+}
+
+impl fmt::Display for AcceptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "I/O error during the handshake: {e}"),
+            Self::Timeout => f.write_str("the opening handshake timed out"),
+            Self::Request(e) => write!(f, "invalid upgrade request: {e}"),
+            Self::Rejected(status) => write!(f, "upgrade rejected with {status}"),
+            Self::ProtocolNotOffered => {
+                f.write_str("the chosen subprotocol was not offered by the client")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AcceptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Request(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for AcceptError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// A client could not open a connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL does not parse.
+    Url(http::uri::InvalidUri),
+    /// The URL cannot be the target of a WebSocket.
+    Uri(InvalidUri),
+    /// `wss://` needs a TLS stream, which this crate does not make: open one (for example with
+    /// tokio-rustls) and pass it to [`ClientBuilder::handshake`](crate::ClientBuilder::handshake).
+    TlsRequired,
+    /// The transport failed.
+    Io(io::Error),
+    /// The handshake did not finish within the handshake timeout.
+    Timeout,
+    /// The server's response did not accept the upgrade.
+    Response(ResponseError),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(e) => write!(f, "invalid URL: {e}"),
+            Self::Uri(e) => write!(f, "invalid URL: {e}"),
+            Self::TlsRequired => {
+                f.write_str("wss:// needs a TLS stream; use ClientBuilder::handshake")
+            }
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::Timeout => f.write_str("the opening handshake timed out"),
+            Self::Response(e) => write!(f, "handshake refused: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Url(e) => Some(e),
+            Self::Uri(e) => Some(e),
+            Self::Io(e) => Some(e),
+            Self::Response(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ConnectError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}

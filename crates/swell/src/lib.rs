@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Errors
+//!
+//! Each stage has its own error: [`AcceptError`] and [`ConnectError`] for the opening
+//! handshake, [`Error`] for an open connection. A peer that breaks the protocol gets a Close
+//! with the right code (1002, 1007, 1009) before the [`Error::Protocol`] reaches you.
+
+mod client;
+mod config;
+mod error;
+mod head;
+mod rng;
+mod server;
+mod split;
+mod websocket;
+
+pub use crate::client::{ClientBuilder, connect};
+pub use crate::config::Config;
+pub use crate::error::{AcceptError, ConnectError, Error};
+pub use crate::server::{Accept, accept, accept_with, offered_protocols};
+pub use crate::split::{ReadHalf, WriteHalf};
+pub use crate::websocket::WebSocket;
+
+/// The `http` crate, whose types the handshake uses.
+pub use http;
+/// The sans-IO frame layer, for driving a connection without tokio.
+pub use swell_frame as frame;
+pub use swell_frame::{
+    CloseCode, CloseFrame, Message, ProtocolError, Role, SendError, State, Utf8Bytes,
+};
+/// The sans-IO handshake layer.
+pub use swell_handshake as handshake;

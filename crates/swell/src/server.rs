@@ -1,0 +1,194 @@
+//! Accepting connections: the server side of the opening handshake over a stream.
+
+use bytes::BytesMut;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use swell_frame::Role;
+use swell_handshake::{UpgradeRequest, parse_request, write_response_head};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use crate::config::Config;
+use crate::error::AcceptError;
+use crate::head;
+use crate::websocket::WebSocket;
+
+/// A server's decision to accept an upgrade, made by the callback of [`accept_with`]: the
+/// subprotocol chosen among those the client offered, and extra response headers.
+#[derive(Clone, Debug, Default)]
+pub struct Accept {
+    protocol: Option<String>,
+    headers: HeaderMap,
+}
+
+impl Accept {
+    /// Accepts with no subprotocol and no extra headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses a subprotocol; it must be one the client offered (see
+    /// [`offered_protocols`]).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header to the 101 response. Headers the handshake sets itself take precedence.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// The subprotocols a request offers, in the client's order of preference. Invalid lists
+/// yield nothing; the handshake rejects them anyway.
+pub fn offered_protocols<B>(request: &Request<B>) -> Vec<String> {
+    swell_handshake::parse_protocols(request.headers()).unwrap_or_default()
+}
+
+/// Accepts a WebSocket connection on `stream` with the default [`Config`].
+///
+/// Reads the upgrade request, answers 101 if it is valid, and returns the open connection.
+/// An invalid request is answered with the status its [`RequestError`] names and the
+/// stream is shut down.
+///
+/// # Errors
+///
+/// See [`AcceptError`].
+///
+/// [`RequestError`]: swell_handshake::RequestError
+pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+}
+
+/// Accepts a WebSocket connection on `stream` with `config`, letting `callback` inspect the
+/// request first: it may choose a subprotocol and add headers ([`Accept`]), or reject the
+/// request with a response of its own, which is sent as it is.
+///
+/// The whole handshake is bounded by [`Config::handshake_timeout`] and the request head by
+/// [`Config::max_head_size`] and [`Config::max_headers`]. Bytes the client sent right after
+/// its request are kept: they are the first frames.
+///
+/// ```no_run
+/// use http::StatusCode;
+/// use swell::{Accept, Config, accept_with, offered_protocols};
+///
+/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), swell::AcceptError> {
+/// let ws = accept_with(stream, Config::default(), |request| {
+///     if request.uri().path() != "/chat" {
+///         let mut response = http::Response::new("no such endpoint\n".to_owned());
+///         *response.status_mut() = StatusCode::NOT_FOUND;
+///         return Err(response);
+///     }
+///     match offered_protocols(request).iter().find(|p| *p == "chat.v2") {
+///         Some(p) => Ok(Accept::new().protocol(p.clone())),
+///         None => Ok(Accept::new()),
+///     }
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// See [`AcceptError`].
+pub async fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    callback: F,
+) -> Result<WebSocket<S>, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
+{
+    let timeout = config.get_handshake_timeout();
+    tokio::time::timeout(timeout, handshake(stream, config, callback))
+        .await
+        .map_err(|_| AcceptError::Timeout)?
+}
+
+async fn handshake<S, F>(
+    mut stream: S,
+    config: Config,
+    callback: F,
+) -> Result<WebSocket<S>, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
+{
+    let mut buf = BytesMut::with_capacity(1024);
+    let limits = *config.head_limits();
+    let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
+        parse_request(b, &limits)
+    })
+    .await?;
+    let (request, head_len) = match parsed {
+        Ok(head) => head,
+        Err(e) => {
+            reject(&mut stream, e.response()).await;
+            return Err(AcceptError::Request(e));
+        }
+    };
+    let upgrade = match UpgradeRequest::validate(&request) {
+        Ok(upgrade) => upgrade,
+        Err(e) => {
+            reject(&mut stream, e.response()).await;
+            return Err(AcceptError::Request(e));
+        }
+    };
+    let accept = match callback(&request) {
+        Ok(accept) => accept,
+        Err(response) => {
+            let status = response.status();
+            reject(&mut stream, response).await;
+            return Err(AcceptError::Rejected(status));
+        }
+    };
+    let Ok(mut response) = upgrade.accept(accept.protocol.as_deref(), &[]) else {
+        let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        reject(&mut stream, response).await;
+        return Err(AcceptError::ProtocolNotOffered);
+    };
+    // Extra headers, except those the handshake sets itself.
+    let mut current: Option<(HeaderName, bool)> = None;
+    for (name, value) in accept.headers {
+        if let Some(name) = name {
+            let keep = !response.headers().contains_key(&name);
+            current = Some((name, keep));
+        }
+        if let Some((name, true)) = &current {
+            response.headers_mut().append(name.clone(), value);
+        }
+    }
+    let mut out = Vec::with_capacity(256);
+    write_response_head(&response, &mut out);
+    head::write_all(&mut stream, &out, &[]).await?;
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config, &buf[head_len..]);
+    ws.set_protocol(accept.protocol);
+    Ok(ws)
+}
+
+/// Answers with `response` and closes the stream; errors are moot, the caller reports why.
+async fn reject<S>(stream: &mut S, mut response: Response<String>)
+where
+    S: AsyncWrite + Unpin,
+{
+    let body = std::mem::take(response.body_mut());
+    let headers = response.headers_mut();
+    headers
+        .entry(http::header::CONTENT_LENGTH)
+        .or_insert_with(|| HeaderValue::from(body.len()));
+    headers
+        .entry(http::header::CONNECTION)
+        .or_insert_with(|| HeaderValue::from_static("close"));
+    let mut out = Vec::with_capacity(256);
+    write_response_head(&response, &mut out);
+    if head::write_all(stream, &out, body.as_bytes()).await.is_ok() {
+        let _ = stream.shutdown().await;
+    }
+}

@@ -1,0 +1,432 @@
+//! [`WebSocket`]: an open connection over any tokio byte stream.
+
+use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use futures_core::Stream;
+use futures_sink::Sink;
+use swell_frame::{CloseCode, CloseFrame, Connection, Message, Role, State};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::rng;
+
+/// An open WebSocket connection over the byte stream `S`.
+///
+/// Read messages with [`WebSocket::recv`] or as a [`Stream`]; send them with
+/// [`WebSocket::send`] or as a [`Sink`]; end with [`WebSocket::close`]. Pings are answered
+/// and the peer's Close is answered without help, as long as the connection is read.
+///
+/// The stream yields text, binary, Ping and Pong messages, then the peer's
+/// [`Message::Close`] when the closing handshake completes, then `None`. A protocol
+/// violation by the peer is yielded once as [`Error::Protocol`], after the Close frame with
+/// its code was sent; then `None`. By the time the Close or the error is yielded, the server
+/// has closed the TCP connection and the client has seen the server close it (RFC 6455
+/// §7.1.1), both bounded by the close timeout.
+///
+/// Writes are buffered: small messages sent back to back leave in one write, and a peer
+/// that stops reading makes sending wait once [`Config::write_buffer_limit`] bytes are queued
+/// rather than letting the buffer grow.
+pub struct WebSocket<S> {
+    io: S,
+    conn: Connection,
+    config: Config,
+    protocol: Option<String>,
+    finish: Finish,
+    /// Bounds the closing handshake once it has started.
+    close_deadline: Option<Pin<Box<Sleep>>>,
+    /// Bytes were written since the last flush of `io`.
+    needs_flush: bool,
+}
+
+/// How far the end of the connection has come.
+enum Finish {
+    /// The connection is open or closing; nothing is finished.
+    Running,
+    /// The connection is over: flush, close the transport as the role requires, then yield
+    /// this item.
+    Pending(Option<Result<Message, Error>>),
+    /// Everything is done; the stream yields `None`.
+    Done,
+}
+
+impl<S> WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Wraps a stream on which the opening handshake already happened.
+    ///
+    /// `buffered` holds bytes read from the stream after the handshake's HTTP head: they are
+    /// the start of the WebSocket stream and are processed first.
+    pub fn from_raw(io: S, role: Role, config: Config, buffered: &[u8]) -> Self {
+        let mut conn = match role {
+            Role::Server => Connection::server(config.frame().clone()),
+            Role::Client => Connection::client(config.frame().clone(), rng::mask_keys()),
+        };
+        conn.handle_read(buffered);
+        Self {
+            io,
+            conn,
+            config,
+            protocol: None,
+            finish: Finish::Running,
+            close_deadline: None,
+            needs_flush: false,
+        }
+    }
+
+    pub(crate) fn set_protocol(&mut self, protocol: Option<String>) {
+        self.protocol = protocol;
+    }
+
+    /// The subprotocol agreed on in the handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.conn.role()
+    }
+
+    /// Where the connection is in its closing handshake.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The underlying stream. Reading from or writing to it corrupts the connection.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// Receives the next message; `None` once the connection is over.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, no message is lost; the
+    /// next call returns it.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Sends a message and flushes it to the stream.
+    ///
+    /// Sending [`Message::Close`] starts the closing handshake; keep receiving to see the
+    /// peer's Close, or use [`WebSocket::close`], which waits for it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] if the connection is closing or the message is invalid (a control
+    /// payload over 125 bytes), [`Error::Io`] if writing fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped, the message may have been queued but not
+    /// yet written. A later `send`, `flush` or `recv` writes it.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        poll_fn(|cx| self.poll_ready_send(cx)).await?;
+        self.start_send_message(message)?;
+        poll_fn(|cx| self.poll_flush_all(cx)).await
+    }
+
+    /// Queues a message without writing it; [`WebSocket::flush`] writes everything queued.
+    /// Waits only while the write buffer is over its limit. Use it to send a batch of
+    /// messages in one write.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::send`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped, the message was not queued.
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        poll_fn(|cx| self.poll_ready_send(cx)).await?;
+        self.start_send_message(message)
+    }
+
+    /// Writes everything queued and flushes the stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: what was not written stays queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush_all(cx)).await
+    }
+
+    /// Closes the connection: sends a Close with `frame` (or no code for `None`), then
+    /// receives until the peer's Close arrives and the TCP connection ends. Messages that
+    /// arrive meanwhile are dropped. Returns the peer's Close frame.
+    ///
+    /// If the closing handshake already started, it waits for it to finish.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] for a code that may not be sent, [`Error::CloseTimeout`] if the peer
+    /// does not answer within the close timeout, and any error the connection ends with.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: calling it again continues where it stopped.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<Option<CloseFrame>, Error> {
+        self.start_close(frame)?;
+        let mut peer = None;
+        while let Some(item) = self.recv().await {
+            if let Message::Close(frame) = item? {
+                peer = frame;
+            }
+        }
+        Ok(peer)
+    }
+
+    fn start_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        self.conn.close(frame)?;
+        self.arm_close_deadline();
+        Ok(())
+    }
+
+    fn arm_close_deadline(&mut self) {
+        if self.close_deadline.is_none() {
+            self.close_deadline = Some(Box::pin(tokio::time::sleep(
+                self.config.get_close_timeout(),
+            )));
+        }
+    }
+
+    fn enter_finish(&mut self, item: Option<Result<Message, Error>>) {
+        self.finish = Finish::Pending(item);
+        self.arm_close_deadline();
+    }
+
+    /// Whether the close deadline has passed (and registers for its wake-up if not).
+    fn close_deadline_passed(&mut self, cx: &mut Context<'_>) -> bool {
+        self.close_deadline
+            .as_mut()
+            .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
+    }
+
+    /// The engine behind [`WebSocket::recv`] and [`Stream::poll_next`].
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            match &mut self.finish {
+                Finish::Done => return Poll::Ready(None),
+                Finish::Pending(_) => {
+                    ready!(self.poll_finish(cx));
+                    let Finish::Pending(item) = std::mem::replace(&mut self.finish, Finish::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    return Poll::Ready(item);
+                }
+                Finish::Running => {}
+            }
+            if self.conn.state() == State::Closing && self.close_deadline_passed(cx) {
+                self.finish = Finish::Done;
+                return Poll::Ready(Some(Err(Error::CloseTimeout)));
+            }
+            // Automatic replies go out without waiting, unless too much is already queued.
+            if !self.conn.transmit().is_empty() || self.needs_flush {
+                match self.poll_flush_all(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => {
+                        self.finish = Finish::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Pending => {
+                        if self.conn.transmit().remaining() >= self.config.get_write_buffer_limit()
+                        {
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
+            match self.conn.poll_message() {
+                Ok(Some(Message::Close(frame))) => {
+                    self.enter_finish(Some(Ok(Message::Close(frame))));
+                    continue;
+                }
+                Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
+                Err(e) => {
+                    self.enter_finish(Some(Err(Error::Protocol(e))));
+                    continue;
+                }
+                Ok(None) => {}
+            }
+            match ready!(self.poll_fill(cx)) {
+                Ok(0) => {
+                    // The peer closed the transport without finishing a closing handshake.
+                    self.finish = Finish::Done;
+                    if self.conn.state() == State::Closing {
+                        return Poll::Ready(None);
+                    }
+                    let eof = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the peer closed the connection without a closing handshake",
+                    );
+                    return Poll::Ready(Some(Err(Error::Io(eof))));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.finish = Finish::Done;
+                    return Poll::Ready(Some(Err(Error::Io(e))));
+                }
+            }
+        }
+    }
+
+    /// Reads once from the stream into the connection's read buffer.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let chunk = self.config.get_read_chunk();
+        let buf = self.conn.read_buf();
+        if buf.capacity() - buf.len() < chunk / 2 {
+            buf.reserve(chunk);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
+    }
+
+    /// Ends the connection after the closing handshake or a failure: writes what is queued,
+    /// then closes the transport as RFC 6455 §7.1.1 asks of each role. Bounded by the close
+    /// deadline; errors are ignored, as the connection is over either way.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.close_deadline_passed(cx) {
+            return Poll::Ready(());
+        }
+        if ready!(self.poll_flush_all(cx)).is_err() {
+            return Poll::Ready(());
+        }
+        if self.conn.role() == Role::Client && self.conn.state() == State::Closed {
+            // The server closes TCP first; wait for it, dropping anything it still sends.
+            loop {
+                match ready!(self.poll_fill(cx)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        self.conn.shrink_buffers();
+        Poll::Ready(())
+    }
+
+    /// Writes queued frames until the queue is below the write buffer limit.
+    pub(crate) fn poll_ready_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.conn.transmit().remaining() >= self.config.get_write_buffer_limit() {
+            ready!(self.poll_write_queued(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
+        let closing = message.is_close();
+        self.conn.send(message)?;
+        if closing {
+            self.arm_close_deadline();
+        }
+        Ok(())
+    }
+
+    /// Writes everything queued and flushes the stream.
+    pub(crate) fn poll_flush_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while !self.conn.transmit().is_empty() {
+            ready!(self.poll_write_queued(cx))?;
+        }
+        if self.needs_flush {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.needs_flush = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// One write of queued frames, vectored where the stream supports it.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let transmit = self.conn.transmit();
+        let io = Pin::new(&mut self.io);
+        let written = if io.is_write_vectored() {
+            let mut slices = [IoSlice::new(&[]); 64];
+            let n = transmit.chunks_vectored(&mut slices);
+            ready!(io.poll_write_vectored(cx, &slices[..n]))?
+        } else {
+            ready!(io.poll_write(cx, transmit.chunk()))?
+        };
+        if written == 0 {
+            return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
+        }
+        transmit.advance(written);
+        self.needs_flush = true;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Starts the closing handshake with 1000 if it has not started, and writes everything.
+    pub(crate) fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.conn.state() == State::Open {
+            self.start_close(Some(CloseFrame::new(CloseCode::NORMAL, "")))?;
+        }
+        self.poll_flush_all(cx)
+    }
+}
+
+impl<S> Stream for WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+/// Sending through the [`Sink`] queues messages and [`Sink::poll_flush`] writes them, so a
+/// `send_all` leaves in as few writes as the buffer allows. [`Sink::poll_close`] sends a
+/// Close (1000) and writes it; the peer's Close then arrives through the [`Stream`].
+impl<S> Sink<Message> for WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_send(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().start_send_message(item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush_all(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_close_sink(cx)
+    }
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("conn", &self.conn)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
