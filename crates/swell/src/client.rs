@@ -22,6 +22,10 @@ use crate::websocket::WebSocket;
 /// # Errors
 ///
 /// See [`ConnectError`]. For `wss://`, bring a TLS stream to [`ClientBuilder::handshake`].
+///
+/// # Cancel safety
+///
+/// Dropping the future abandons the connection attempt.
 pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
     ClientBuilder::new(url)?.connect().await
 }
@@ -104,6 +108,10 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// See [`ConnectError`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the connection attempt.
     pub async fn connect(self) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
         let uri = self.handshake.uri();
         if is_secure(uri) == Some(true) {
@@ -115,7 +123,7 @@ impl ClientBuilder {
             .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(80);
-        let timeout = self.config.get_handshake_timeout();
+        let timeout = self.config.handshake_timeout;
         tokio::time::timeout(timeout, async move {
             let stream = TcpStream::connect((host.as_str(), port)).await?;
             stream.set_nodelay(true)?;
@@ -131,11 +139,15 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// See [`ConnectError`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the handshake; the stream is dropped with it.
     pub async fn handshake<S>(self, stream: S) -> Result<(WebSocket<S>, Response<()>), ConnectError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let timeout = self.config.get_handshake_timeout();
+        let timeout = self.config.handshake_timeout;
         tokio::time::timeout(timeout, self.run(stream))
             .await
             .map_err(|_| ConnectError::Timeout)?
@@ -149,7 +161,7 @@ impl ClientBuilder {
         self.handshake.write_request(&mut out);
         head::write_all(&mut stream, &out, &[]).await?;
         let mut buf = BytesMut::with_capacity(1024);
-        let limits = *self.config.head_limits();
+        let limits = self.config.head;
         let handshake = &self.handshake;
         let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
             handshake.parse_response(b, &limits)

@@ -19,12 +19,12 @@ use swell_handshake::HeadLimits;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Config {
-    frame: swell_frame::Config,
-    head: HeadLimits,
-    handshake_timeout: Duration,
-    close_timeout: Duration,
-    write_buffer_limit: usize,
-    read_chunk: usize,
+    pub(crate) frame: swell_frame::Config,
+    pub(crate) head: HeadLimits,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) write_buffer_limit: usize,
+    pub(crate) read_chunk: usize,
 }
 
 impl Default for Config {
@@ -110,24 +110,5 @@ impl Config {
     /// The handshake head limits.
     pub fn head_limits(&self) -> &HeadLimits {
         &self.head
-    }
-
-    /// The opening handshake's time limit.
-    pub fn get_handshake_timeout(&self) -> Duration {
-        self.handshake_timeout
-    }
-
-    /// The closing handshake's time limit.
-    pub fn get_close_timeout(&self) -> Duration {
-        self.close_timeout
-    }
-
-    /// The write buffer's limit.
-    pub fn get_write_buffer_limit(&self) -> usize {
-        self.write_buffer_limit
-    }
-
-    pub(crate) fn get_read_chunk(&self) -> usize {
-        self.read_chunk
     }
 }

@@ -56,6 +56,10 @@ pub fn offered_protocols<B>(request: &Request<B>) -> Vec<String> {
 ///
 /// See [`AcceptError`].
 ///
+/// # Cancel safety
+///
+/// Dropping the future abandons the handshake; the stream is dropped with it.
+///
 /// [`RequestError`]: swell_handshake::RequestError
 pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, AcceptError>
 where
@@ -96,6 +100,10 @@ where
 /// # Errors
 ///
 /// See [`AcceptError`].
+///
+/// # Cancel safety
+///
+/// Dropping the future abandons the handshake; the stream is dropped with it.
 pub async fn accept_with<S, F>(
     stream: S,
     config: Config,
@@ -105,7 +113,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
 {
-    let timeout = config.get_handshake_timeout();
+    let timeout = config.handshake_timeout;
     tokio::time::timeout(timeout, handshake(stream, config, callback))
         .await
         .map_err(|_| AcceptError::Timeout)?
@@ -121,7 +129,7 @@ where
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
 {
     let mut buf = BytesMut::with_capacity(1024);
-    let limits = *config.head_limits();
+    let limits = config.head;
     let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
         parse_request(b, &limits)
     })

@@ -204,9 +204,7 @@ where
 
     fn arm_close_deadline(&mut self) {
         if self.close_deadline.is_none() {
-            self.close_deadline = Some(Box::pin(tokio::time::sleep(
-                self.config.get_close_timeout(),
-            )));
+            self.close_deadline = Some(Box::pin(tokio::time::sleep(self.config.close_timeout)));
         }
     }
 
@@ -253,8 +251,7 @@ where
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Pending => {
-                        if self.conn.transmit().remaining() >= self.config.get_write_buffer_limit()
-                        {
+                        if self.conn.transmit().remaining() >= self.config.write_buffer_limit {
                             return Poll::Pending;
                         }
                     }
@@ -296,7 +293,7 @@ where
 
     /// Reads once from the stream into the connection's read buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let chunk = self.config.get_read_chunk();
+        let chunk = self.config.read_chunk;
         let buf = self.conn.read_buf();
         if buf.capacity() - buf.len() < chunk / 2 {
             buf.reserve(chunk);
@@ -330,7 +327,7 @@ where
 
     /// Writes queued frames until the queue is below the write buffer limit.
     pub(crate) fn poll_ready_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.conn.transmit().remaining() >= self.config.get_write_buffer_limit() {
+        while self.conn.transmit().remaining() >= self.config.write_buffer_limit {
             ready!(self.poll_write_queued(cx))?;
         }
         Poll::Ready(Ok(()))
