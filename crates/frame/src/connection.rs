@@ -4,6 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::CloseFrame;
 use crate::error::{ProtocolError, SendError};
+use crate::extension::{DecodeError, MessageExtension};
 use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, apply_mask_at};
 use crate::message::Message;
@@ -100,6 +101,10 @@ pub struct Connection {
     sending: Option<OpCode>,
     /// Client only: where masking keys come from.
     mask_keys: Option<Box<dyn FnMut() -> [u8; 4] + Send>>,
+    /// The negotiated per-message extension, if any; it owns RSV1.
+    extension: Option<Box<dyn MessageExtension>>,
+    /// Where the extension encodes outgoing messages; reused.
+    encoded: BytesMut,
 }
 
 struct InFrame {
@@ -107,13 +112,23 @@ struct InFrame {
     header_len: usize,
     /// Payload bytes already unmasked (and checked, for text) in place.
     processed: usize,
-    /// Whether the payload is part of a text message.
+    /// Whether the raw payload is text to check as it arrives (an uncompressed text message).
     text: bool,
+    /// Whether the payload belongs to a message the extension must decode (RSV1).
+    encoded: bool,
 }
 
 struct InMessage {
     opcode: OpCode,
+    /// The message so far; decoded, if it is `encoded`.
     data: BytesMut,
+    encoded: bool,
+}
+
+/// What a header tells about its payload.
+struct PayloadKind {
+    text: bool,
+    encoded: bool,
 }
 
 impl Connection {
@@ -145,7 +160,21 @@ impl Connection {
             transmit: Transmit::default(),
             sending: None,
             mask_keys,
+            extension: None,
+            encoded: BytesMut::new(),
         }
+    }
+
+    /// Installs the per-message extension negotiated in the handshake, such as
+    /// permessage-deflate. It owns RSV1: with one installed, RSV1 may start a data message;
+    /// without, RSV1 fails the connection. Install it before any frame is processed.
+    pub fn set_extension(&mut self, extension: Box<dyn MessageExtension>) {
+        self.extension = Some(extension);
+    }
+
+    /// Whether a per-message extension is installed.
+    pub fn has_extension(&self) -> bool {
+        self.extension.is_some()
     }
 
     /// This end's role.
@@ -235,12 +264,13 @@ impl Connection {
                 let Some((header, header_len)) = FrameHeader::decode(&self.read_buf)? else {
                     return Ok(None);
                 };
-                let text = self.check_header(&header)?;
+                let kind = self.check_header(&header)?;
                 self.frame = Some(InFrame {
                     header,
                     header_len,
                     processed: 0,
-                    text,
+                    text: kind.text && !kind.encoded,
+                    encoded: kind.encoded,
                 });
             }
             let Some(frame) = &mut self.frame else {
@@ -266,21 +296,38 @@ impl Connection {
                 return Ok(None);
             }
             let Some(InFrame {
-                header, header_len, ..
+                header,
+                header_len,
+                encoded,
+                ..
             }) = self.frame.take()
             else {
                 unreachable!("a frame was set above")
             };
-            if let Some(message) = self.complete_frame(header, header_len, len)? {
+            let message = if encoded {
+                self.complete_encoded_frame(header, header_len, len)?
+            } else {
+                self.complete_frame(header, header_len, len)?
+            };
+            if let Some(message) = message {
                 return Ok(Some(message));
             }
         }
     }
 
     /// Checks a header against RFC 6455 and the limits, before any of its payload is used.
-    /// Returns whether the payload is text.
-    fn check_header(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
-        if header.rsv != 0 {
+    fn check_header(&mut self, header: &FrameHeader) -> Result<PayloadKind, ProtocolError> {
+        let allowed = if self.extension.is_some() {
+            FrameHeader::RSV1
+        } else {
+            0
+        };
+        if header.rsv & !allowed != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        // RSV1 marks a message, so only its first frame may carry it (RFC 7692 §6).
+        let rsv1 = header.rsv & FrameHeader::RSV1 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
             return Err(ProtocolError::ReservedBits);
         }
         match (self.role, header.mask) {
@@ -297,28 +344,88 @@ impl Connection {
             if header.payload_len > 125 {
                 return Err(ProtocolError::ControlFrameTooLong);
             }
-            return Ok(false);
+            return Ok(PayloadKind {
+                text: false,
+                encoded: false,
+            });
         }
         let max = self.config.max_frame_size;
         if header.payload_len > max as u64 {
             return Err(ProtocolError::FrameTooLarge { max });
         }
-        let (so_far, text) = match (header.opcode, &self.message) {
-            (OpCode::Continuation, Some(message)) => {
-                (message.data.len(), message.opcode == OpCode::Text)
-            }
+        let (so_far, kind) = match (header.opcode, &self.message) {
+            (OpCode::Continuation, Some(message)) => (
+                message.data.len(),
+                PayloadKind {
+                    text: message.opcode == OpCode::Text,
+                    encoded: message.encoded,
+                },
+            ),
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
                 self.utf8.reset();
-                (0, opcode == OpCode::Text)
+                (
+                    0,
+                    PayloadKind {
+                        text: opcode == OpCode::Text,
+                        encoded: rsv1,
+                    },
+                )
             }
         };
+        // An encoded message is measured as it is decoded; its frames only by the frame limit.
         let max = self.config.max_message_size;
-        if header.payload_len > (max - so_far) as u64 {
+        if !kind.encoded && header.payload_len > (max - so_far) as u64 {
             return Err(ProtocolError::MessageTooLarge { max });
         }
-        Ok(text)
+        Ok(kind)
+    }
+
+    /// Acts on a complete frame of a message the extension must decode: decodes it into the
+    /// message, bounded by the message limit, and checks decoded text at once.
+    fn complete_encoded_frame(
+        &mut self,
+        header: FrameHeader,
+        header_len: usize,
+        len: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let mut message = match self.message.take() {
+            Some(message) => message,
+            None => InMessage {
+                opcode: header.opcode,
+                data: BytesMut::new(),
+                encoded: true,
+            },
+        };
+        let Some(extension) = self.extension.as_mut() else {
+            unreachable!("RSV1 is accepted only with an extension")
+        };
+        let start = message.data.len();
+        let max = self.config.max_message_size;
+        extension
+            .decode(
+                &self.read_buf[header_len..header_len + len],
+                header.fin,
+                &mut message.data,
+                max,
+            )
+            .map_err(|e| match e {
+                DecodeError::TooLarge => ProtocolError::MessageTooLarge { max },
+                DecodeError::Invalid => ProtocolError::InvalidExtensionData,
+            })?;
+        self.read_buf.advance(header_len + len);
+        if message.opcode == OpCode::Text {
+            self.utf8
+                .feed(&message.data[start..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if header.fin {
+            self.finish_message(message.opcode, message.data).map(Some)
+        } else {
+            self.message = Some(message);
+            Ok(None)
+        }
     }
 
     /// Acts on a frame whose payload is complete, unmasked and checked at the front of the
@@ -340,7 +447,7 @@ impl Connection {
             if !header.fin {
                 return Ok(None);
             }
-            let Some(InMessage { opcode, data }) = self.message.take() else {
+            let Some(InMessage { opcode, data, .. }) = self.message.take() else {
                 unreachable!("matched above")
             };
             return self.finish_message(opcode, data).map(Some);
@@ -355,13 +462,14 @@ impl Connection {
                 self.message = Some(InMessage {
                     opcode: header.opcode,
                     data: payload,
+                    encoded: false,
                 });
                 Ok(None)
             }
             OpCode::Ping => {
                 let payload = payload.freeze();
                 if self.state == State::Open {
-                    self.write_frame(true, OpCode::Pong, payload.clone());
+                    self.write_frame(true, 0, OpCode::Pong, payload.clone());
                 }
                 Ok(Some(Message::Ping(payload)))
             }
@@ -413,21 +521,44 @@ impl Connection {
     /// [`SendError::ControlFrameTooLong`] for a Ping or Pong over 125 bytes;
     /// [`SendError::UnexpectedFragment`] for a message while a fragmented one is unfinished.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        self.send_message(message, true)
+    }
+
+    /// Queues a message as [`Connection::send`] does, but never passes it through the
+    /// extension: with permessage-deflate, it goes out uncompressed. For data that is
+    /// already compressed, or too small to gain.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::send`].
+    pub fn send_unencoded(&mut self, message: Message) -> Result<(), SendError> {
+        self.send_message(message, false)
+    }
+
+    fn send_message(&mut self, message: Message, encode: bool) -> Result<(), SendError> {
         match message {
-            Message::Text(text) => self.send_data(OpCode::Text, text.into_bytes()),
-            Message::Binary(data) => self.send_data(OpCode::Binary, data),
+            Message::Text(text) => self.send_data(OpCode::Text, text.into_bytes(), encode),
+            Message::Binary(data) => self.send_data(OpCode::Binary, data, encode),
             Message::Ping(data) => self.send_control(OpCode::Ping, data),
             Message::Pong(data) => self.send_control(OpCode::Pong, data),
             Message::Close(frame) => self.close(frame),
         }
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+    fn send_data(&mut self, opcode: OpCode, payload: Bytes, encode: bool) -> Result<(), SendError> {
         self.check_open()?;
         if self.sending.is_some() {
             return Err(SendError::UnexpectedFragment);
         }
-        self.write_frame(true, opcode, payload);
+        if let (true, Some(extension)) = (encode, self.extension.as_mut()) {
+            if extension.encode(&payload, &mut self.encoded) {
+                let encoded = self.encoded.split().freeze();
+                self.write_frame(true, FrameHeader::RSV1, opcode, encoded);
+                return Ok(());
+            }
+            self.encoded.clear();
+        }
+        self.write_frame(true, 0, opcode, payload);
         Ok(())
     }
 
@@ -436,7 +567,7 @@ impl Connection {
         if payload.len() > 125 {
             return Err(SendError::ControlFrameTooLong);
         }
-        self.write_frame(true, opcode, payload);
+        self.write_frame(true, 0, opcode, payload);
         Ok(())
     }
 
@@ -445,7 +576,8 @@ impl Connection {
     /// The first fragment has opcode [`OpCode::Text`] or [`OpCode::Binary`], the others
     /// [`OpCode::Continuation`]; the last has `fin` set. Control frames may be sent between
     /// fragments; other messages may not. For text, the fragments together must be UTF-8 (a
-    /// code point may be split between them).
+    /// code point may be split between them). Fragmented messages are sent unencoded: the
+    /// extension sees whole messages only.
     ///
     /// # Errors
     ///
@@ -468,7 +600,7 @@ impl Connection {
         if fin {
             self.sending = None;
         }
-        self.write_frame(fin, opcode, payload);
+        self.write_frame(fin, 0, opcode, payload);
         Ok(())
     }
 
@@ -508,16 +640,16 @@ impl Connection {
         if let Some(frame) = frame {
             frame.encode(&mut payload);
         }
-        self.write_frame(true, OpCode::Close, payload.freeze());
+        self.write_frame(true, 0, OpCode::Close, payload.freeze());
     }
 
     /// Encodes one frame into the transmit buffer: masked while copied for a client, shared
     /// without a copy for a large server payload.
-    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: Bytes) {
+    fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: Bytes) {
         let mask = self.mask_keys.as_mut().map(|keys| keys());
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,

@@ -11,7 +11,8 @@ use crate::close::CloseCode;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// A reserved bit was set that no negotiated extension defines (§5.2). 1002.
+    /// A reserved bit was set that no negotiated extension defines (§5.2), or RSV1 on a
+    /// control frame or a continuation frame (RFC 7692 §6). 1002.
     ReservedBits,
     /// An opcode RFC 6455 reserves (§5.2). 1002.
     ReservedOpcode(u8),
@@ -35,6 +36,9 @@ pub enum ProtocolError {
     InvalidCloseCode(u16),
     /// A text message or close reason that is not UTF-8 (§8.1). 1007.
     InvalidUtf8,
+    /// A message the negotiated extension cannot decode, such as corrupt DEFLATE data
+    /// (RFC 7692 §8.2.3). 1007.
+    InvalidExtensionData,
     /// A frame longer than the configured limit. 1009.
     FrameTooLarge {
         /// The limit in bytes.
@@ -51,7 +55,7 @@ impl ProtocolError {
     /// The close code this error fails the connection with.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidExtensionData => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
@@ -75,6 +79,7 @@ impl fmt::Display for ProtocolError {
             Self::InvalidClosePayload => f.write_str("close frame with a one-byte payload"),
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            Self::InvalidExtensionData => f.write_str("message data the extension cannot decode"),
             Self::FrameTooLarge { max } => write!(f, "frame larger than the limit of {max} bytes"),
             Self::MessageTooLarge { max } => {
                 write!(f, "message larger than the limit of {max} bytes")

@@ -31,6 +31,7 @@
 mod close;
 mod connection;
 mod error;
+mod extension;
 mod header;
 mod mask;
 mod message;
@@ -40,6 +41,7 @@ mod utf8;
 pub use crate::close::{CloseCode, CloseFrame};
 pub use crate::connection::{Config, Connection, Role, State};
 pub use crate::error::{ProtocolError, SendError};
+pub use crate::extension::{DecodeError, MessageExtension};
 pub use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};
 pub use crate::mask::{apply_mask, apply_mask_at};
 pub use crate::message::Message;

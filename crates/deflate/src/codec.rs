@@ -1,0 +1,316 @@
+//! Compressing and inflating messages (RFC 7692 §7.2), with inflation capped by the message
+//! limit.
+
+use bytes::BytesMut;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use swell_frame::{DecodeError, MessageExtension};
+
+/// The empty stored block a sync flush ends with; removed after compressing a message and
+/// appended before inflating one (RFC 7692 §7.2.1, §7.2.2).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The most output produced per inflate call; bounds how far past the limit a buffer can be
+/// grown before the limit is checked.
+const MAX_STEP: usize = 1 << 20;
+
+/// A negotiated permessage-deflate session for one end of a connection: its compressor and
+/// its decompressor, with the context-takeover rules agreed on. Install it with
+/// [`swell_frame::Connection::set_extension`].
+pub struct Deflate {
+    /// `None` when the window agreed for our side is 8 bits, which zlib cannot produce: every
+    /// message then goes out uncompressed, which RFC 7692 always allows.
+    compressor: Option<Compress>,
+    /// Reset the compressor after each message (our no_context_takeover).
+    compressor_reset: bool,
+    /// Always a 15-bit window: a larger window decodes data made with any smaller one.
+    decompressor: Decompress,
+    /// Reset the decompressor after each message (the peer's no_context_takeover).
+    decompressor_reset: bool,
+    /// Messages shorter than this go out uncompressed.
+    min_size: usize,
+}
+
+impl Deflate {
+    /// A session that compresses with a window of 2^`window_bits` bytes at `level`.
+    pub(crate) fn new(
+        level: u32,
+        window_bits: u8,
+        our_no_context_takeover: bool,
+        peer_no_context_takeover: bool,
+        min_size: usize,
+    ) -> Self {
+        let compressor = (window_bits >= 9).then(|| {
+            Compress::new_with_window_bits(Compression::new(level.min(9)), false, window_bits)
+        });
+        Self {
+            compressor,
+            compressor_reset: our_no_context_takeover,
+            decompressor: Decompress::new(false),
+            decompressor_reset: peer_no_context_takeover,
+            min_size,
+        }
+    }
+
+    /// Whether outgoing messages are compressed at all (not with an 8-bit window).
+    pub fn compresses(&self) -> bool {
+        self.compressor.is_some()
+    }
+
+    /// Inflates `input` into `out`, failing once `out` would pass `max_len`.
+    fn inflate(
+        &mut self,
+        mut input: &[u8],
+        out: &mut BytesMut,
+        max_len: usize,
+    ) -> Result<(), DecodeError> {
+        loop {
+            let len = out.len();
+            if len > max_len {
+                return Err(DecodeError::TooLarge);
+            }
+            // One byte of room past the limit tells "exactly full" from "too large".
+            let room = len.clamp(4096, MAX_STEP).min(max_len + 1 - len);
+            out.resize(len + room, 0);
+            let (in_before, out_before) =
+                (self.decompressor.total_in(), self.decompressor.total_out());
+            let status =
+                self.decompressor
+                    .decompress(input, &mut out[len..], FlushDecompress::Sync);
+            let consumed = (self.decompressor.total_in() - in_before) as usize;
+            let produced = (self.decompressor.total_out() - out_before) as usize;
+            out.truncate(len + produced);
+            input = &input[consumed..];
+            match status {
+                Err(_) => return Err(DecodeError::Invalid),
+                Ok(Status::StreamEnd) => {
+                    // A block with BFINAL set ends the DEFLATE stream (RFC 7692 §7.2.3.4);
+                    // whatever follows starts a new one.
+                    self.decompressor.reset(false);
+                }
+                Ok(_) => {}
+            }
+            if out.len() > max_len {
+                return Err(DecodeError::TooLarge);
+            }
+            if input.is_empty() && produced < room {
+                return Ok(());
+            }
+            if consumed == 0 && produced == 0 && !matches!(status, Ok(Status::StreamEnd)) {
+                // No progress with input left and room to write: the data is broken.
+                return Err(DecodeError::Invalid);
+            }
+        }
+    }
+}
+
+impl MessageExtension for Deflate {
+    fn encode(&mut self, payload: &[u8], out: &mut BytesMut) -> bool {
+        if payload.len() < self.min_size {
+            return false;
+        }
+        let Some(compressor) = self.compressor.as_mut() else {
+            return false;
+        };
+        if payload.is_empty() {
+            // An empty stored block (RFC 7692 §7.2.3.6). zlib would emit nothing at all for
+            // empty input right after a sync flush, which the peer cannot decode.
+            out.extend_from_slice(&[0x00]);
+            return true;
+        }
+        let mut input = payload;
+        loop {
+            let len = out.len();
+            let room = input.len() / 2 + 64;
+            out.resize(len + room, 0);
+            let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
+            let status = compressor.compress(input, &mut out[len..], FlushCompress::Sync);
+            let consumed = (compressor.total_in() - in_before) as usize;
+            let produced = (compressor.total_out() - out_before) as usize;
+            out.truncate(len + produced);
+            input = &input[consumed..];
+            if status.is_err() {
+                // Start over with an empty window and send this message as it is: the peer's
+                // window is unaffected by a message it receives uncompressed.
+                compressor.reset();
+                out.clear();
+                return false;
+            }
+            // The flush is complete once it leaves output space unused.
+            if input.is_empty() && produced < room {
+                break;
+            }
+        }
+        if out.ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+        if self.compressor_reset {
+            compressor.reset();
+        }
+        true
+    }
+
+    fn decode(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        max_len: usize,
+    ) -> Result<(), DecodeError> {
+        let result = self.inflate(payload, out, max_len).and_then(|()| {
+            if fin {
+                self.inflate(&TAIL, out, max_len)?;
+                if self.decompressor_reset {
+                    self.decompressor.reset(false);
+                }
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            // The connection fails; leave no half-inflated state behind.
+            self.decompressor.reset(false);
+        }
+        result
+    }
+}
+
+impl std::fmt::Debug for Deflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deflate")
+            .field("compresses", &self.compressor.is_some())
+            .field("compressor_reset", &self.compressor_reset)
+            .field("decompressor_reset", &self.decompressor_reset)
+            .field("min_size", &self.min_size)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(no_context_takeover: bool) -> Deflate {
+        Deflate::new(6, 15, no_context_takeover, no_context_takeover, 0)
+    }
+
+    fn decode(d: &mut Deflate, payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
+        let mut out = BytesMut::new();
+        d.decode(payload, true, &mut out, 1 << 20)?;
+        Ok(out.to_vec())
+    }
+
+    #[test]
+    fn rfc_7692_section_7_2_3_1_hello() {
+        let mut d = session(false);
+        let mut out = BytesMut::new();
+        assert!(d.encode(b"Hello", &mut out));
+        assert_eq!(&out[..], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        assert_eq!(decode(&mut session(false), &out).unwrap(), b"Hello");
+    }
+
+    #[test]
+    fn rfc_7692_section_7_2_3_2_sharing_the_window() {
+        // With context takeover the second "Hello" refers back to the first.
+        let mut d = session(false);
+        let (mut first, mut second) = (BytesMut::new(), BytesMut::new());
+        d.encode(b"Hello", &mut first);
+        d.encode(b"Hello", &mut second);
+        assert_eq!(&second[..], [0xf2, 0x00, 0x11, 0x00, 0x00]);
+        let mut peer = session(false);
+        assert_eq!(decode(&mut peer, &first).unwrap(), b"Hello");
+        assert_eq!(decode(&mut peer, &second).unwrap(), b"Hello");
+        // Without, both are the same bytes.
+        let mut d = session(true);
+        let (mut first, mut second) = (BytesMut::new(), BytesMut::new());
+        d.encode(b"Hello", &mut first);
+        d.encode(b"Hello", &mut second);
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn rfc_7692_section_7_2_3_3_to_6_other_block_forms() {
+        // 7.2.3.3: a stored (uncompressed) block.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        assert_eq!(decode(&mut session(false), &stored).unwrap(), b"Hello");
+        // 7.2.3.4: a block with BFINAL set; the stream ends and the next message starts anew.
+        let mut d = session(false);
+        let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        assert_eq!(decode(&mut d, &bfinal).unwrap(), b"Hello");
+        assert_eq!(decode(&mut d, &bfinal).unwrap(), b"Hello");
+        // 7.2.3.5: two DEFLATE blocks in one message.
+        let two = [
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ];
+        assert_eq!(decode(&mut session(false), &two).unwrap(), b"Hello");
+        // 7.2.3.6: an empty message.
+        assert_eq!(decode(&mut session(false), &[0x00]).unwrap(), b"");
+        // Empty messages, also right after another message with context takeover.
+        let (mut d, mut peer) = (session(false), session(false));
+        for payload in [&b""[..], b"Hello", b"", b"", b"Hello"] {
+            let mut out = BytesMut::new();
+            assert!(d.encode(payload, &mut out));
+            assert_eq!(decode(&mut peer, &out).unwrap(), payload);
+        }
+    }
+
+    #[test]
+    fn inflation_stops_at_the_limit_whatever_the_ratio() {
+        // 16 MiB of zeros compress to about 16 KiB.
+        let zeros = vec![0u8; 16 << 20];
+        let mut compressed = BytesMut::new();
+        assert!(session(false).encode(&zeros, &mut compressed));
+        assert!(compressed.len() < 64 * 1024, "{}", compressed.len());
+        let mut out = BytesMut::new();
+        let limit = 100_000;
+        let result = session(false).decode(&compressed, true, &mut out, limit);
+        assert_eq!(result, Err(DecodeError::TooLarge));
+        // Inflation stopped at the limit: never more than one byte past it was produced, and
+        // the buffer never grew to the size the data would have reached.
+        assert!(out.len() <= limit + 1);
+        assert!(out.capacity() < 4 * limit, "{}", out.capacity());
+        // Exactly at the limit is fine.
+        let mut out = BytesMut::new();
+        let mut small = BytesMut::new();
+        session(false).encode(&zeros[..limit], &mut small);
+        assert_eq!(session(false).decode(&small, true, &mut out, limit), Ok(()));
+        assert_eq!(out.len(), limit);
+    }
+
+    #[test]
+    fn corrupt_data_is_invalid() {
+        let mut out = BytesMut::new();
+        assert_eq!(
+            session(false).decode(&[0xff, 0xff, 0xff, 0xff], true, &mut out, 1 << 20),
+            Err(DecodeError::Invalid)
+        );
+    }
+
+    #[test]
+    fn window_8_and_small_messages_go_out_uncompressed() {
+        let mut d = Deflate::new(6, 8, false, false, 0);
+        assert!(!d.compresses());
+        let mut out = BytesMut::new();
+        assert!(!d.encode(b"Hello Hello Hello", &mut out));
+        assert!(out.is_empty());
+        let mut d = Deflate::new(6, 15, false, false, 10);
+        assert!(!d.encode(b"short", &mut out));
+        assert!(d.encode(b"long enough to compress", &mut out));
+    }
+
+    #[test]
+    fn frames_of_a_message_decode_piece_by_piece() {
+        let text = "The quick brown fox jumps over the lazy dog. ".repeat(50);
+        let mut compressed = BytesMut::new();
+        session(false).encode(text.as_bytes(), &mut compressed);
+        for cut in [0, 1, compressed.len() / 2, compressed.len()] {
+            let mut d = session(false);
+            let mut out = BytesMut::new();
+            d.decode(&compressed[..cut], false, &mut out, 1 << 20)
+                .unwrap();
+            d.decode(&compressed[cut..], true, &mut out, 1 << 20)
+                .unwrap();
+            assert_eq!(out, text.as_bytes(), "cut {cut}");
+        }
+    }
+}
