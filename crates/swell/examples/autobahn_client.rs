@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn run_case(url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let config = swell::Config::default();
+    let config = swell::Config::default().deflate(swell::DeflateConfig::default());
     let (mut ws, _) = swell::ClientBuilder::new(url)?
         .config(config)
         .connect()

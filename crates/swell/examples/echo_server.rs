@@ -27,7 +27,7 @@ async fn main() -> std::io::Result<()> {
 
 async fn serve(stream: TcpStream) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     stream.set_nodelay(true)?;
-    let config = swell::Config::default();
+    let config = swell::Config::default().deflate(swell::DeflateConfig::default());
     let mut ws = swell::accept_with(stream, config, |_| Ok(swell::Accept::new())).await?;
     while let Some(message) = ws.recv().await {
         let message = message?;

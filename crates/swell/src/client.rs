@@ -157,18 +157,27 @@ impl ClientBuilder {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        let mut handshake = self.handshake;
+        for offer in &self.config.deflate {
+            handshake = handshake.extension(offer.offer());
+        }
         let mut out = Vec::with_capacity(256);
-        self.handshake.write_request(&mut out);
+        handshake.write_request(&mut out);
         head::write_all(&mut stream, &out, &[]).await?;
         let mut buf = BytesMut::with_capacity(1024);
         let limits = self.config.head;
-        let handshake = &self.handshake;
         let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
             handshake.parse_response(b, &limits)
         })
         .await?;
         let (response, negotiated, head_len) = parsed.map_err(ConnectError::Response)?;
+        // A response the offers do not allow fails the connection (RFC 7692 §5).
+        let deflate = swell_deflate::accept_response(&negotiated.extensions, &self.config.deflate)
+            .map_err(ConnectError::Deflate)?;
         let mut ws = WebSocket::from_raw(stream, Role::Client, self.config, &buf[head_len..]);
+        if let Some(session) = deflate {
+            ws = ws.with_extension(Box::new(session));
+        }
         ws.set_protocol(negotiated.protocol);
         Ok((ws, response))
     }

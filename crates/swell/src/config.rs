@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use swell_deflate::DeflateConfig;
 use swell_handshake::HeadLimits;
 
 /// Limits, timeouts and buffer sizes for one WebSocket connection, both roles.
@@ -25,6 +26,7 @@ pub struct Config {
     pub(crate) close_timeout: Duration,
     pub(crate) write_buffer_limit: usize,
     pub(crate) read_chunk: usize,
+    pub(crate) deflate: Vec<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -36,6 +38,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             write_buffer_limit: 128 * 1024,
             read_chunk: 8 * 1024,
+            deflate: Vec::new(),
         }
     }
 }
@@ -99,6 +102,20 @@ impl Config {
     /// How much room to make in the read buffer before each read. Default 8 KiB.
     pub fn read_chunk(mut self, bytes: usize) -> Self {
         self.read_chunk = bytes.max(1);
+        self
+    }
+
+    /// Enables permessage-deflate (RFC 7692): a client offers it, a server accepts an offer
+    /// that fits. Off by default. Inflated messages count against
+    /// [`Config::max_message_size`], so compression cannot be used to pass the limit.
+    pub fn deflate(self, deflate: DeflateConfig) -> Self {
+        self.deflate_offers([deflate])
+    }
+
+    /// Enables permessage-deflate with several offers, in order of preference (client). A
+    /// server uses the first to decide what to accept.
+    pub fn deflate_offers(mut self, offers: impl IntoIterator<Item = DeflateConfig>) -> Self {
+        self.deflate = offers.into_iter().collect();
         self
     }
 

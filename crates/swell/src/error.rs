@@ -129,6 +129,8 @@ pub enum ConnectError {
     Timeout,
     /// The server's response did not accept the upgrade.
     Response(ResponseError),
+    /// The server's permessage-deflate response fits none of our offers.
+    Deflate(swell_deflate::NegotiationError),
 }
 
 impl fmt::Display for ConnectError {
@@ -142,6 +144,7 @@ impl fmt::Display for ConnectError {
             Self::Io(e) => write!(f, "I/O error: {e}"),
             Self::Timeout => f.write_str("the opening handshake timed out"),
             Self::Response(e) => write!(f, "handshake refused: {e}"),
+            Self::Deflate(e) => write!(f, "handshake refused: {e}"),
         }
     }
 }
@@ -153,6 +156,7 @@ impl std::error::Error for ConnectError {
             Self::Uri(e) => Some(e),
             Self::Io(e) => Some(e),
             Self::Response(e) => Some(e),
+            Self::Deflate(e) => Some(e),
             _ => None,
         }
     }

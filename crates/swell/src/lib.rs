@@ -24,6 +24,9 @@ pub use crate::websocket::WebSocket;
 
 /// The `http` crate, whose types the handshake uses.
 pub use http;
+/// permessage-deflate: [`Config::deflate`] takes its [`DeflateConfig`](deflate::DeflateConfig).
+pub use swell_deflate as deflate;
+pub use swell_deflate::DeflateConfig;
 /// The sans-IO frame layer, for driving a connection without tokio.
 pub use swell_frame as frame;
 pub use swell_frame::{

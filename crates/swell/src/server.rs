@@ -156,7 +156,15 @@ where
             return Err(AcceptError::Rejected(status));
         }
     };
-    let Ok(mut response) = upgrade.accept(accept.protocol.as_deref(), &[]) else {
+    let deflate = config
+        .deflate
+        .first()
+        .and_then(|offer| swell_deflate::accept(upgrade.extensions(), offer));
+    let accepted: Vec<_> = deflate
+        .iter()
+        .map(|(response, _)| response.clone())
+        .collect();
+    let Ok(mut response) = upgrade.accept(accept.protocol.as_deref(), &accepted) else {
         let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         reject(&mut stream, response).await;
@@ -177,6 +185,9 @@ where
     write_response_head(&response, &mut out);
     head::write_all(&mut stream, &out, &[]).await?;
     let mut ws = WebSocket::from_raw(stream, Role::Server, config, &buf[head_len..]);
+    if let Some((_, session)) = deflate {
+        ws = ws.with_extension(Box::new(session));
+    }
     ws.set_protocol(accept.protocol);
     Ok(ws)
 }

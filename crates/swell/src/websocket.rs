@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use bytes::Buf;
 use futures_core::Stream;
 use futures_sink::Sink;
-use swell_frame::{CloseCode, CloseFrame, Connection, Message, Role, State};
+use swell_frame::{CloseCode, CloseFrame, Connection, Message, MessageExtension, Role, State};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
@@ -84,6 +84,21 @@ where
         self.protocol = protocol;
     }
 
+    /// Installs a per-message extension negotiated in the handshake, such as a
+    /// `swell_deflate::Deflate` session. [`accept`](crate::accept) and
+    /// [`connect`](crate::connect) do this themselves; this is for connections set up
+    /// elsewhere and wrapped with [`WebSocket::from_raw`]. Install it before the first
+    /// message is received or sent.
+    pub fn with_extension(mut self, extension: Box<dyn MessageExtension>) -> Self {
+        self.conn.set_extension(extension);
+        self
+    }
+
+    /// Whether a per-message extension (permessage-deflate) was negotiated.
+    pub fn has_extension(&self) -> bool {
+        self.conn.has_extension()
+    }
+
     /// The subprotocol agreed on in the handshake, if any.
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
@@ -142,6 +157,23 @@ where
         let message = message.into();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
         self.start_send_message(message)?;
+        poll_fn(|cx| self.poll_flush_all(cx)).await
+    }
+
+    /// Sends a message as [`WebSocket::send`] does, but uncompressed even when
+    /// permessage-deflate was negotiated: for data that is already compressed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::send`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`WebSocket::send`].
+    pub async fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        poll_fn(|cx| self.poll_ready_send(cx)).await?;
+        self.conn.send_unencoded(message)?;
         poll_fn(|cx| self.poll_flush_all(cx)).await
     }
 
