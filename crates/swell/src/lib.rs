@@ -24,7 +24,7 @@ pub use crate::websocket::WebSocket;
 
 /// The `http` crate, whose types the handshake uses.
 pub use http;
-/// permessage-deflate: [`Config::deflate`] takes its [`DeflateConfig`](deflate::DeflateConfig).
+/// permessage-deflate: [`Config::deflate`] takes its [`DeflateConfig`].
 pub use swell_deflate as deflate;
 pub use swell_deflate::DeflateConfig;
 /// The sans-IO frame layer, for driving a connection without tokio.
