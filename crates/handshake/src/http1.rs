@@ -58,13 +58,21 @@ fn version(minor: Option<u8>) -> Version {
     }
 }
 
-/// The limit applied to an incomplete or complete head of `len` bytes.
-fn check_size(len: usize, limits: &HeadLimits) -> Result<(), HeadError> {
-    if len > limits.max_head_size {
-        Err(HeadError::TooLarge)
-    } else {
-        Ok(())
+/// The head's length once `status` says it is complete, `None` while it is not; either way
+/// bounded by [`HeadLimits::max_head_size`], so a head that never ends cannot grow past it.
+fn head_len(
+    status: Result<httparse::Status<usize>, httparse::Error>,
+    src: &[u8],
+    limits: &HeadLimits,
+) -> Result<Option<usize>, HeadError> {
+    let len = match status.map_err(map_httparse)? {
+        httparse::Status::Partial => None,
+        httparse::Status::Complete(len) => Some(len),
+    };
+    if len.unwrap_or(src.len()) > limits.max_head_size {
+        return Err(HeadError::TooLarge);
     }
+    Ok(len)
 }
 
 pub(crate) fn parse_request(
@@ -73,14 +81,9 @@ pub(crate) fn parse_request(
 ) -> Result<Option<(Request<()>, usize)>, HeadError> {
     let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut parsed = httparse::Request::new(&mut fields);
-    let len = match parsed.parse(src).map_err(map_httparse)? {
-        httparse::Status::Partial => {
-            check_size(src.len(), limits)?;
-            return Ok(None);
-        }
-        httparse::Status::Complete(len) => len,
+    let Some(len) = head_len(parsed.parse(src), src, limits)? else {
+        return Ok(None);
     };
-    check_size(len, limits)?;
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
         .map_err(|_| HeadError::Malformed)?;
     let uri: Uri = parsed
@@ -102,14 +105,9 @@ pub(crate) fn parse_response(
 ) -> Result<Option<(Response<()>, usize)>, HeadError> {
     let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut parsed = httparse::Response::new(&mut fields);
-    let len = match parsed.parse(src).map_err(map_httparse)? {
-        httparse::Status::Partial => {
-            check_size(src.len(), limits)?;
-            return Ok(None);
-        }
-        httparse::Status::Complete(len) => len,
+    let Some(len) = head_len(parsed.parse(src), src, limits)? else {
+        return Ok(None);
     };
-    check_size(len, limits)?;
     let status =
         StatusCode::from_u16(parsed.code.unwrap_or_default()).map_err(|_| HeadError::Malformed)?;
     let mut response = Response::new(());

@@ -134,15 +134,12 @@ where
         parse_request(b, &limits)
     })
     .await?;
-    let (request, head_len) = match parsed {
-        Ok(head) => head,
-        Err(e) => {
-            reject(&mut stream, e.response()).await;
-            return Err(AcceptError::Request(e));
-        }
-    };
-    let upgrade = match UpgradeRequest::validate(&request) {
-        Ok(upgrade) => upgrade,
+    let checked = parsed.and_then(|(request, head_len)| {
+        let upgrade = UpgradeRequest::validate(&request)?;
+        Ok((request, head_len, upgrade))
+    });
+    let (request, head_len, upgrade) = match checked {
+        Ok(checked) => checked,
         Err(e) => {
             reject(&mut stream, e.response()).await;
             return Err(AcceptError::Request(e));
