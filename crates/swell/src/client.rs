@@ -3,9 +3,8 @@
 
 use bytes::BytesMut;
 use http::header::{HeaderName, HeaderValue};
-use http::{Response, Uri};
-use swell_frame::Role;
-use swell_handshake::{ClientHandshake, is_secure};
+use http::{Request, Response, Uri};
+use swell_handshake::{ClientHandshake, is_secure, write_request_head};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -13,6 +12,7 @@ use crate::config::Config;
 use crate::error::ConnectError;
 use crate::head;
 use crate::rng;
+use crate::upgrade::ClientUpgrade;
 use crate::websocket::WebSocket;
 
 /// Connects to a `ws://` URL over TCP with the default [`Config`].
@@ -153,32 +153,41 @@ impl ClientBuilder {
             .map_err(|_| ConnectError::Timeout)?
     }
 
-    async fn run<S>(self, mut stream: S) -> Result<(WebSocket<S>, Response<()>), ConnectError>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    /// Splits the handshake for an HTTP client that sends the request itself (such as
+    /// swell-hyper's): the upgrade request to send, with our subprotocol and
+    /// permessage-deflate offers, and the [`ClientUpgrade`] that checks the response.
+    pub fn upgrade(self) -> (Request<()>, ClientUpgrade) {
         let mut handshake = self.handshake;
         for offer in &self.config.deflate {
             handshake = handshake.extension(offer.offer());
         }
+        let request = handshake.request();
+        let upgrade = ClientUpgrade {
+            handshake,
+            config: self.config,
+        };
+        (request, upgrade)
+    }
+
+    async fn run<S>(self, mut stream: S) -> Result<(WebSocket<S>, Response<()>), ConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (request, upgrade) = self.upgrade();
         let mut out = Vec::with_capacity(256);
-        handshake.write_request(&mut out);
+        write_request_head(&request, &mut out);
         head::write_all(&mut stream, &out, &[]).await?;
         let mut buf = BytesMut::with_capacity(1024);
-        let limits = self.config.head;
+        let limits = upgrade.config.head;
         let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
-            handshake.parse_response(b, &limits)
+            upgrade.handshake.parse_response(b, &limits)
         })
         .await?;
         let (response, negotiated, head_len) = parsed.map_err(ConnectError::Response)?;
-        // A response the offers do not allow fails the connection (RFC 7692 §5).
-        let deflate = swell_deflate::accept_response(&negotiated.extensions, &self.config.deflate)
-            .map_err(ConnectError::Deflate)?;
-        let mut ws = WebSocket::from_raw(stream, Role::Client, self.config, &buf[head_len..]);
-        if let Some(session) = deflate {
-            ws = ws.with_extension(Box::new(session));
-        }
-        ws.set_protocol(negotiated.protocol);
-        Ok((ws, response))
+        let established = upgrade.negotiated(negotiated)?;
+        Ok((
+            established.into_websocket(stream, &buf[head_len..]),
+            response,
+        ))
     }
 }

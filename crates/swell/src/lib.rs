@@ -13,6 +13,7 @@ mod head;
 mod rng;
 mod server;
 mod split;
+mod upgrade;
 mod websocket;
 
 pub use crate::client::{ClientBuilder, connect};
@@ -20,6 +21,7 @@ pub use crate::config::Config;
 pub use crate::error::{AcceptError, ConnectError, Error};
 pub use crate::server::{Accept, accept, accept_with, offered_protocols};
 pub use crate::split::{ReadHalf, WriteHalf};
+pub use crate::upgrade::{ClientUpgrade, Established, ServerUpgrade};
 pub use crate::websocket::WebSocket;
 
 /// The `http` crate, whose types the handshake uses.

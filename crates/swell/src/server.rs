@@ -3,21 +3,21 @@
 use bytes::BytesMut;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
-use swell_frame::Role;
-use swell_handshake::{UpgradeRequest, parse_request, write_response_head};
+use swell_handshake::{parse_request, write_response_head};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
 use crate::error::AcceptError;
 use crate::head;
+use crate::upgrade::ServerUpgrade;
 use crate::websocket::WebSocket;
 
 /// A server's decision to accept an upgrade, made by the callback of [`accept_with`]: the
 /// subprotocol chosen among those the client offered, and extra response headers.
 #[derive(Clone, Debug, Default)]
 pub struct Accept {
-    protocol: Option<String>,
-    headers: HeaderMap,
+    pub(crate) protocol: Option<String>,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Accept {
@@ -135,7 +135,7 @@ where
     })
     .await?;
     let checked = parsed.and_then(|(request, head_len)| {
-        let upgrade = UpgradeRequest::validate(&request)?;
+        let upgrade = ServerUpgrade::new(&request, config)?;
         Ok((request, head_len, upgrade))
     });
     let (request, head_len, upgrade) = match checked {
@@ -153,40 +153,19 @@ where
             return Err(AcceptError::Rejected(status));
         }
     };
-    let deflate = config
-        .deflate
-        .first()
-        .and_then(|offer| swell_deflate::accept(upgrade.extensions(), offer));
-    let accepted: Vec<_> = deflate
-        .iter()
-        .map(|(response, _)| response.clone())
-        .collect();
-    let Ok(mut response) = upgrade.accept(accept.protocol.as_deref(), &accepted) else {
-        let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
-        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        reject(&mut stream, response).await;
-        return Err(AcceptError::ProtocolNotOffered);
+    let (response, established) = match upgrade.accept(accept) {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            reject(&mut stream, response).await;
+            return Err(e);
+        }
     };
-    // Extra headers, except those the handshake sets itself.
-    let mut current: Option<(HeaderName, bool)> = None;
-    for (name, value) in accept.headers {
-        if let Some(name) = name {
-            let keep = !response.headers().contains_key(&name);
-            current = Some((name, keep));
-        }
-        if let Some((name, true)) = &current {
-            response.headers_mut().append(name.clone(), value);
-        }
-    }
     let mut out = Vec::with_capacity(256);
     write_response_head(&response, &mut out);
     head::write_all(&mut stream, &out, &[]).await?;
-    let mut ws = WebSocket::from_raw(stream, Role::Server, config, &buf[head_len..]);
-    if let Some((_, session)) = deflate {
-        ws = ws.with_extension(Box::new(session));
-    }
-    ws.set_protocol(accept.protocol);
-    Ok(ws)
+    Ok(established.into_websocket(stream, &buf[head_len..]))
 }
 
 /// Answers with `response` and closes the stream; errors are moot, the caller reports why.

@@ -1,0 +1,156 @@
+//! Opening handshakes over HTTP spoken by someone else.
+//!
+//! [`accept`](crate::accept) and [`connect`](crate::connect) read and write the HTTP head
+//! themselves. An HTTP server or client such as hyper reads and writes it instead; these types
+//! are the rest of the handshake, so that it negotiates the same way on either path: request
+//! validation, subprotocol choice, permessage-deflate, and the [`WebSocket`] built on the
+//! stream that the HTTP stack hands over.
+
+use http::header::HeaderName;
+use http::{Request, Response};
+use swell_deflate::Deflate;
+use swell_frame::Role;
+use swell_handshake::{ClientHandshake, Negotiated, RequestError, UpgradeRequest};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::config::Config;
+use crate::error::{AcceptError, ConnectError};
+use crate::server::Accept;
+use crate::websocket::WebSocket;
+
+/// The server side of a handshake whose request someone else has read.
+///
+/// [`ServerUpgrade::new`] validates the request (RFC 6455 §4.2.1); [`ServerUpgrade::accept`]
+/// chooses the subprotocol, negotiates permessage-deflate as [`Config::deflate`] allows, and
+/// returns the 101 response to send. Once it is sent and the HTTP stack has handed over the
+/// stream, [`Established::into_websocket`] opens the connection.
+#[derive(Debug)]
+pub struct ServerUpgrade {
+    request: UpgradeRequest,
+    config: Config,
+}
+
+impl ServerUpgrade {
+    /// Validates `request` as a WebSocket upgrade.
+    ///
+    /// # Errors
+    ///
+    /// The first rule the request breaks; [`RequestError::response`] is the answer to send.
+    pub fn new<B>(request: &Request<B>, config: Config) -> Result<Self, RequestError> {
+        let request = UpgradeRequest::validate(request)?;
+        Ok(Self { request, config })
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
+    pub fn offered_protocols(&self) -> &[String] {
+        self.request.protocols()
+    }
+
+    /// Accepts the upgrade as `accept` says, and returns the 101 response with the connection
+    /// to open once it is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`AcceptError::ProtocolNotOffered`] if `accept` chose a subprotocol the client did not
+    /// offer.
+    pub fn accept(self, accept: Accept) -> Result<(Response<()>, Established), AcceptError> {
+        let deflate = self
+            .config
+            .deflate
+            .first()
+            .and_then(|offer| swell_deflate::accept(self.request.extensions(), offer));
+        let accepted: Vec<_> = deflate
+            .iter()
+            .map(|(response, _)| response.clone())
+            .collect();
+        let mut response = self
+            .request
+            .accept(accept.protocol.as_deref(), &accepted)
+            .map_err(|_| AcceptError::ProtocolNotOffered)?;
+        // Extra headers, except those the handshake sets itself.
+        let mut current: Option<(HeaderName, bool)> = None;
+        for (name, value) in accept.headers {
+            if let Some(name) = name {
+                let keep = !response.headers().contains_key(&name);
+                current = Some((name, keep));
+            }
+            if let Some((name, true)) = &current {
+                response.headers_mut().append(name.clone(), value);
+            }
+        }
+        let established = Established {
+            role: Role::Server,
+            config: self.config,
+            protocol: accept.protocol,
+            deflate: deflate.map(|(_, session)| session),
+        };
+        Ok((response, established))
+    }
+}
+
+/// The client side of a handshake whose request someone else sends, made by
+/// [`ClientBuilder::upgrade`](crate::ClientBuilder::upgrade).
+#[derive(Debug)]
+pub struct ClientUpgrade {
+    pub(crate) handshake: ClientHandshake,
+    pub(crate) config: Config,
+}
+
+impl ClientUpgrade {
+    /// Checks the server's response (RFC 6455 §4.1) and its permessage-deflate parameters
+    /// against our offers (RFC 7692 §5).
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::Response`] if the response does not accept the upgrade,
+    /// [`ConnectError::Deflate`] if it agrees to deflate parameters we did not offer.
+    pub fn finish<B>(self, response: &Response<B>) -> Result<Established, ConnectError> {
+        let negotiated = self
+            .handshake
+            .check_response(response)
+            .map_err(ConnectError::Response)?;
+        self.negotiated(negotiated)
+    }
+
+    /// Completes the handshake with what the checked response agreed to.
+    pub(crate) fn negotiated(self, negotiated: Negotiated) -> Result<Established, ConnectError> {
+        let deflate = swell_deflate::accept_response(&negotiated.extensions, &self.config.deflate)
+            .map_err(ConnectError::Deflate)?;
+        Ok(Established {
+            role: Role::Client,
+            config: self.config,
+            protocol: negotiated.protocol,
+            deflate,
+        })
+    }
+}
+
+/// A completed opening handshake, waiting for its stream.
+#[derive(Debug)]
+pub struct Established {
+    role: Role,
+    config: Config,
+    protocol: Option<String>,
+    deflate: Option<Deflate>,
+}
+
+impl Established {
+    /// The subprotocol agreed on, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Opens the connection on `io`. `buffered` holds bytes read from the stream after the
+    /// HTTP head, if the HTTP stack handed any over: they are the first frames.
+    pub fn into_websocket<S>(self, io: S, buffered: &[u8]) -> WebSocket<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut ws = WebSocket::from_raw(io, self.role, self.config, buffered);
+        if let Some(session) = self.deflate {
+            ws = ws.with_extension(Box::new(session));
+        }
+        ws.set_protocol(self.protocol);
+        ws
+    }
+}
