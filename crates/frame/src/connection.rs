@@ -214,6 +214,16 @@ impl Connection {
         self.read_buf().extend_from_slice(data);
     }
 
+    /// Bytes received and not yet handled by [`Connection::poll_message`]: while there are
+    /// any, more messages may be ready without reading.
+    pub fn buffered(&self) -> usize {
+        let handled = self
+            .frame
+            .as_ref()
+            .map_or(0, |frame| frame.header_len + frame.processed);
+        self.read_buf.len() - handled
+    }
+
     /// The encoded frames waiting to be written to the peer.
     pub fn transmit(&mut self) -> &mut Transmit {
         &mut self.transmit

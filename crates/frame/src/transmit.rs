@@ -46,8 +46,17 @@ impl Transmit {
     /// Releases the memory of an empty buffer. Called when a connection goes idle so that it
     /// holds no buffer it does not need.
     pub fn shrink(&mut self) {
-        if self.is_empty() {
+        self.shrink_to(0);
+    }
+
+    /// Releases the memory of an empty buffer if it holds more than `keep` bytes of capacity:
+    /// an idle connection keeps a small buffer it would otherwise allocate again for its next
+    /// reply, but not one that grew for a burst.
+    pub fn shrink_to(&mut self, keep: usize) {
+        if self.is_empty() && self.tail.capacity() > keep {
             self.tail = BytesMut::new();
+        }
+        if self.is_empty() && self.chunks.capacity() * size_of::<Bytes>() > keep {
             self.chunks = VecDeque::new();
         }
     }

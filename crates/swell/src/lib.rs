@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod error;
 mod head;
+mod pool;
 mod rng;
 mod server;
 mod split;

@@ -14,7 +14,11 @@ use tokio::time::Sleep;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::pool;
 use crate::rng;
+
+/// Write buffer capacity an idle connection keeps for its next reply; more is freed.
+const IDLE_WRITE_BUFFER: usize = 1024;
 
 /// An open WebSocket connection over the byte stream `S`.
 ///
@@ -139,10 +143,16 @@ where
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Sends a message and flushes it to the stream.
+    /// Sends a message.
     ///
-    /// Sending [`Message::Close`] starts the closing handshake; keep receiving to see the
-    /// peer's Close, or use [`WebSocket::close`], which waits for it.
+    /// The message is written before `send` returns, except while received data is waiting
+    /// to be handled: then it stays queued, and the next [`WebSocket::recv`] writes it
+    /// together with the replies to that data, in one write, before it waits for the peer.
+    /// So the plain echo loop — `recv`, then `send` — answers a burst of messages with one
+    /// write instead of one per message. Call [`WebSocket::flush`] to write at once.
+    ///
+    /// Sending [`Message::Close`] starts the closing handshake, and is always written; keep
+    /// receiving to see the peer's Close, or use [`WebSocket::close`], which waits for it.
     ///
     /// # Errors
     ///
@@ -155,9 +165,10 @@ where
     /// yet written. A later `send`, `flush` or `recv` writes it.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
+        let closing = message.is_close();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
         self.start_send_message(message)?;
-        poll_fn(|cx| self.poll_flush_all(cx)).await
+        self.flush_unless_receiving(closing).await
     }
 
     /// Sends a message as [`WebSocket::send`] does, but uncompressed even when
@@ -174,7 +185,20 @@ where
         let message = message.into();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
         self.conn.send_unencoded(message)?;
+        self.flush_unless_receiving(false).await
+    }
+
+    /// Flushes what `send` queued, unless received bytes wait to be handled: the next `recv`
+    /// flushes before it waits, so replies to one read leave in one write.
+    async fn flush_unless_receiving(&mut self, always: bool) -> Result<(), Error> {
+        if !always && self.conn.buffered() > 0 && self.finish_running() {
+            return Ok(());
+        }
         poll_fn(|cx| self.poll_flush_all(cx)).await
+    }
+
+    fn finish_running(&self) -> bool {
+        matches!(self.finish, Finish::Running)
     }
 
     /// Queues a message without writing it; [`WebSocket::flush`] writes everything queued.
@@ -274,21 +298,6 @@ where
                 self.finish = Finish::Done;
                 return Poll::Ready(Some(Err(Error::CloseTimeout)));
             }
-            // Automatic replies go out without waiting, unless too much is already queued.
-            if !self.conn.transmit().is_empty() || self.needs_flush {
-                match self.poll_flush_all(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => {
-                        self.finish = Finish::Done;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    Poll::Pending => {
-                        if self.conn.transmit().remaining() >= self.config.write_buffer_limit {
-                            return Poll::Pending;
-                        }
-                    }
-                }
-            }
             match self.conn.poll_message() {
                 Ok(Some(Message::Close(frame))) => {
                     self.enter_finish(Some(Ok(Message::Close(frame))));
@@ -300,6 +309,23 @@ where
                     continue;
                 }
                 Ok(None) => {}
+            }
+            // Everything received so far is handled: the replies it produced (the caller's
+            // and the automatic ones) leave now, together, before we wait for the peer.
+            if !self.conn.transmit().is_empty() || self.needs_flush {
+                match self.poll_flush_all(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => {
+                        self.finish = Finish::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    // Keep reading while the peer is slow to read, unless too much is queued.
+                    Poll::Pending => {
+                        if self.conn.transmit().remaining() >= self.config.write_buffer_limit {
+                            return Poll::Pending;
+                        }
+                    }
+                }
             }
             match ready!(self.poll_fill(cx)) {
                 Ok(0) => {
@@ -324,13 +350,24 @@ where
     }
 
     /// Reads once from the stream into the connection's read buffer.
+    ///
+    /// A connection whose read finds nothing while its buffers are empty is idle: it gives
+    /// its read buffer back to the thread's pool and lets go of a write buffer that grew, so
+    /// that idle connections hold no buffer memory.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let chunk = self.config.read_chunk;
         let buf = self.conn.read_buf();
-        if buf.capacity() - buf.len() < chunk / 2 {
+        if buf.capacity() == 0 {
+            *buf = pool::take(chunk);
+        } else if buf.capacity() - buf.len() < chunk / 2 {
             buf.reserve(chunk);
         }
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
+        let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
+        if read.is_pending() && buf.is_empty() {
+            pool::give(std::mem::take(buf));
+            self.conn.transmit().shrink_to(IDLE_WRITE_BUFFER);
+        }
+        read
     }
 
     /// Ends the connection after the closing handshake or a failure: writes what is queued,

@@ -489,3 +489,90 @@ async fn a_client_over_any_stream() {
 fn _assert_send<S: AsyncRead + AsyncWrite + Unpin + Send>(ws: swell::WebSocket<S>) -> impl Send {
     ws
 }
+
+/// A stream that counts the writes made to it.
+struct CountingWrites<S> {
+    inner: S,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountingWrites<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountingWrites<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn the_plain_echo_loop_answers_one_read_with_one_write() {
+    let (ours, mut theirs) = tokio::io::duplex(1 << 20);
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let io = CountingWrites {
+        inner: ours,
+        writes: writes.clone(),
+    };
+    // Sixteen messages and a ping arrive in one read.
+    let mut burst = Vec::new();
+    for i in 0..16u8 {
+        burst.extend(masked(0x81, format!("message {i}").as_bytes()));
+    }
+    burst.extend(masked(0x89, b"ping"));
+    let mut ws = swell::WebSocket::from_raw(io, swell::Role::Server, Config::default(), &burst);
+    for i in 0..16 {
+        let message = ws.recv().await.unwrap().unwrap();
+        assert_eq!(message, Message::text(format!("message {i}")));
+        ws.send(message).await.unwrap();
+    }
+    assert!(matches!(ws.recv().await, Some(Ok(Message::Ping(_)))));
+    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // With everything received handled, the next recv writes every reply, the automatic
+    // pong included, at once before it waits.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), ws.recv())
+            .await
+            .is_err()
+    );
+    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let mut expected = Vec::new();
+    for i in 0..16u8 {
+        let text = format!("message {i}");
+        expected.extend([0x81, text.len() as u8]);
+        expected.extend(text.as_bytes());
+    }
+    expected.extend(b"\x8a\x04ping");
+    let mut got = vec![0; expected.len()];
+    theirs.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, expected);
+    // With nothing waiting to be read, a send is written at once.
+    ws.send("alone").await.unwrap();
+    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
