@@ -24,7 +24,10 @@ usage: cargo xtask autobahn [server|client|all] [--runner docker|local] [--cases
 ";
 
 /// Example binaries that play the agents named in `autobahn/*.json`.
-const SERVER_AGENTS: &[(&str, &str)] = &[("swell", "echo_server")];
+const SERVER_AGENTS: &[(&str, &str)] = &[
+    ("swell", "echo_server"),
+    ("swell-hyper", "hyper_echo_server"),
+];
 const CLIENT_AGENT: (&str, &str) = ("swell", "autobahn_client");
 
 struct Options {
@@ -108,6 +111,8 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
         "--quiet",
         "-p",
         "swell",
+        "-p",
+        "swell-hyper",
         "--examples",
     ]))?;
     let reports = root.join("reports");

@@ -1,0 +1,82 @@
+//! An echo server on hyper-util's server (HTTP/1 and HTTP/2 on one port), upgrading to
+//! WebSocket through hyper: every text and binary message comes back unchanged.
+//!
+//! ```text
+//! cargo run --release -p swell-hyper --example hyper_echo_server -- 127.0.0.1:9011
+//! ```
+//!
+//! It is also the hyper server agent that the Autobahn|Testsuite runs against
+//! (`cargo xtask autobahn`), beside swell's own.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use swell_hyper::HyperWebSocket;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9011".into());
+    let listener = TcpListener::bind(&addr).await?;
+    eprintln!(
+        "echo server (hyper) listening on ws://{}",
+        listener.local_addr()?
+    );
+    let server = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        let server = server.clone();
+        tokio::spawn(async move {
+            let io = TokioIo::new(stream);
+            let connection = server.serve_connection_with_upgrades(io, service_fn(handle));
+            if let Err(e) = connection.await {
+                eprintln!("{peer}: {e}");
+            }
+        });
+    }
+}
+
+/// Upgrades WebSocket requests; anything else gets a short explanation.
+async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if !swell_hyper::is_upgrade_request(&request) {
+        let mut response = Response::new(Full::from("WebSocket echo; connect with ws://\n"));
+        *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
+        return Ok(response);
+    }
+    let config = swell::Config::default().deflate(swell::DeflateConfig::default());
+    match swell_hyper::upgrade(&mut request, config) {
+        Ok((response, upgrading)) => {
+            tokio::spawn(async move {
+                match upgrading.await {
+                    Ok(ws) => {
+                        if let Err(e) = echo(ws).await {
+                            eprintln!("connection failed: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("upgrade failed: {e}"),
+                }
+            });
+            Ok(response)
+        }
+        Err(rejection) => Ok(rejection.into_response()),
+    }
+}
+
+async fn echo(mut ws: HyperWebSocket) -> Result<(), swell::Error> {
+    while let Some(message) = ws.recv().await {
+        let message = message?;
+        if message.is_data() {
+            ws.send(message).await?;
+        }
+    }
+    Ok(())
+}

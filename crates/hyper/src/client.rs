@@ -1,0 +1,143 @@
+//! The client side: the opening handshake over a hyper HTTP/1 client connection.
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+use std::{error, fmt};
+
+use http::{Request, Response, Uri};
+use hyper::body::Body;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use swell::{ClientBuilder, ConnectError};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::HyperWebSocket;
+
+/// Performs the opening handshake on a hyper HTTP/1 client connection that the caller set
+/// up, and returns the connection with the server's 101 response.
+///
+/// The request carries what `builder` says (URL, subprotocols, headers, permessage-deflate
+/// offers); the request body is `B::default()`, empty. The connection's driver must be
+/// polled with upgrades enabled (`connection.with_upgrades()`), typically in a spawned task;
+/// it completes when it hands the stream over. The handshake is not bounded by
+/// [`swell::Config::handshake_timeout`], since hyper does the reading: wrap it in
+/// `tokio::time::timeout` if the server may stall.
+///
+/// # Errors
+///
+/// [`ClientError::Hyper`] if the request could not be sent or the stream not taken over,
+/// [`ClientError::Handshake`] if the response does not accept the upgrade.
+///
+/// # Cancel safety
+///
+/// Dropping the future abandons the handshake; the HTTP connection is left mid-exchange and
+/// should be dropped too.
+pub async fn handshake<B>(
+    sender: &mut SendRequest<B>,
+    builder: ClientBuilder,
+) -> Result<(HyperWebSocket, Response<()>), ClientError>
+where
+    B: Body + Default + 'static,
+{
+    let (request, upgrade) = builder.upgrade();
+    let (mut parts, ()) = request.into_parts();
+    // hyper sends the URI as given; a server expects origin-form (RFC 9112 §3.2.1).
+    parts.uri = origin_form(&parts.uri);
+    sender.ready().await?;
+    let mut response = sender
+        .send_request(Request::from_parts(parts, B::default()))
+        .await?;
+    let established = upgrade.finish(&response)?;
+    let upgraded = hyper::upgrade::on(&mut response).await?;
+    let ws = established.into_websocket(TokioIo::new(upgraded), &[]);
+    Ok((ws, response.map(|_| ())))
+}
+
+/// Opens a hyper HTTP/1 client connection on `stream` and performs the opening handshake
+/// over it: [`handshake`] with the connection driven here, so that no task is spawned.
+///
+/// # Errors
+///
+/// As [`handshake`].
+///
+/// # Cancel safety
+///
+/// Dropping the future abandons the handshake; the stream is dropped with it.
+pub async fn connect<S>(
+    stream: S,
+    builder: ClientBuilder,
+) -> Result<(HyperWebSocket, Response<()>), ClientError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) =
+        http1::handshake::<_, http_body_util::Empty<bytes::Bytes>>(TokioIo::new(stream)).await?;
+    let mut connection = pin!(connection.with_upgrades());
+    let mut driving = true;
+    let mut handshake = pin!(handshake(&mut sender, builder));
+    // Drive the connection beside the handshake. It completes by handing the stream over to
+    // the upgrade, before the handshake can complete; if the response refuses the upgrade,
+    // the handshake fails first and the connection is dropped with this future.
+    poll_fn(|cx| {
+        if driving {
+            match connection.as_mut().poll(cx) {
+                Poll::Ready(Ok(())) => driving = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => {}
+            }
+        }
+        handshake.as_mut().poll(cx)
+    })
+    .await
+}
+
+fn origin_form(uri: &Uri) -> Uri {
+    match uri.path_and_query() {
+        Some(target) if target.as_str().starts_with('/') => Uri::from(target.clone()),
+        Some(target) => format!("/{target}")
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/")),
+        None => Uri::from_static("/"),
+    }
+}
+
+/// A client handshake through hyper failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// hyper could not send the request, read the response or hand the stream over.
+    Hyper(hyper::Error),
+    /// The server's response does not accept the upgrade as we asked for it.
+    Handshake(ConnectError),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hyper(e) => write!(f, "HTTP error during the handshake: {e}"),
+            Self::Handshake(e) => e.fmt(f),
+        }
+    }
+}
+
+impl error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn error::Error + 'static)> {
+        match self {
+            Self::Hyper(e) => Some(e),
+            Self::Handshake(e) => e.source(),
+        }
+    }
+}
+
+impl From<hyper::Error> for ClientError {
+    fn from(e: hyper::Error) -> Self {
+        Self::Hyper(e)
+    }
+}
+
+impl From<ConnectError> for ClientError {
+    fn from(e: ConnectError) -> Self {
+        Self::Handshake(e)
+    }
+}
