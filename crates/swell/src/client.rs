@@ -124,11 +124,12 @@ impl ClientBuilder {
             .to_owned();
         let port = uri.port_u16().unwrap_or(80);
         let timeout = self.config.handshake_timeout;
-        tokio::time::timeout(timeout, async move {
+        // Boxed, as in `handshake`.
+        Box::pin(tokio::time::timeout(timeout, async move {
             let stream = TcpStream::connect((host.as_str(), port)).await?;
             stream.set_nodelay(true)?;
             self.run(stream).await
-        })
+        }))
         .await
         .map_err(|_| ConnectError::Timeout)?
     }
@@ -148,7 +149,9 @@ impl ClientBuilder {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let timeout = self.config.handshake_timeout;
-        tokio::time::timeout(timeout, self.run(stream))
+        // The handshake's state is large and needed once: boxed, so that a task awaiting it
+        // stays small for the whole life of its connection.
+        Box::pin(tokio::time::timeout(timeout, self.run(stream)))
             .await
             .map_err(|_| ConnectError::Timeout)?
     }

@@ -114,9 +114,14 @@ where
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
 {
     let timeout = config.handshake_timeout;
-    tokio::time::timeout(timeout, handshake(stream, config, callback))
-        .await
-        .map_err(|_| AcceptError::Timeout)?
+    // The handshake's state is large and needed once: boxed, so that a task awaiting
+    // `accept` stays small for the whole life of its connection.
+    Box::pin(tokio::time::timeout(
+        timeout,
+        handshake(stream, config, callback),
+    ))
+    .await
+    .map_err(|_| AcceptError::Timeout)?
 }
 
 async fn handshake<S, F>(
