@@ -224,6 +224,18 @@ impl Connection {
         self.read_buf.len() - handled
     }
 
+    /// Payload bytes of the frame being received that have not arrived yet; 0 between
+    /// frames. A hint for sizing the next read, never a reason to allocate by itself: the
+    /// length is the peer's claim.
+    pub fn frame_missing(&self) -> usize {
+        self.frame.as_ref().map_or(0, |frame| {
+            let arrived = self.read_buf.len() - frame.header_len;
+            usize::try_from(frame.header.payload_len)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(arrived)
+        })
+    }
+
     /// The encoded frames waiting to be written to the peer.
     pub fn transmit(&mut self) -> &mut Transmit {
         &mut self.transmit

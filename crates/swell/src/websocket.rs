@@ -355,12 +355,16 @@ where
     /// its read buffer back to the thread's pool and lets go of a write buffer that grew, so
     /// that idle connections hold no buffer memory.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        // Room for the rest of a large frame in one go, but never more than what has
+        // arrived: the buffer grows with the data, not with the declared length.
+        let missing = self.conn.frame_missing();
         let chunk = self.config.read_chunk;
         let buf = self.conn.read_buf();
+        let want = chunk.max(missing.min(buf.len()));
         if buf.capacity() == 0 {
-            *buf = pool::take(chunk);
-        } else if buf.capacity() - buf.len() < chunk / 2 {
-            buf.reserve(chunk);
+            *buf = pool::take(want);
+        } else if buf.capacity() - buf.len() < want / 2 {
+            buf.reserve(want);
         }
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
         if read.is_pending() && buf.is_empty() {
