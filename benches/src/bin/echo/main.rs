@@ -1,0 +1,460 @@
+//! The echo benchmark: swell side by side with its peers and a raw TCP echo, in one run.
+//!
+//! ```text
+//! cargo run --release -p swell-benches --bin echo              # everything (~10 min)
+//! cargo run --release -p swell-benches --bin echo -- --quick   # a few cells, one round
+//! ```
+//!
+//! Each server runs in its own process on one current-thread tokio runtime, pinned to the
+//! first core; the load generator runs on one current-thread runtime pinned to the second.
+//! Every cell (payload, text or binary, connections, messages in flight) is measured for
+//! each server in turn, and the rounds repeat that interleaving, so that drift in the machine
+//! hits every server alike. The table gives medians over rounds: messages per second,
+//! messages per second of server CPU (user + system, from `/proc`), and each server's ratio to
+//! swell. Then, with fresh server processes, the server's resident memory per connection
+//! with 10,000 idle connections, before and after each has echoed one 16 KiB message.
+//!
+//! Options: `--rounds N` (default 3), `--window MS` (measured time per cell, default 500),
+//! `--servers a,b,..`, `--idle N` (connections for the memory part, default 10000; 0 skips
+//! it), `--quick`, `--markdown FILE` (also write the tables as Markdown).
+
+mod load;
+mod servers;
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use load::{Conn, Load};
+
+/// The core server processes pin themselves to, if any.
+static SERVER_CORE: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// A server process and its address.
+struct Server {
+    name: &'static str,
+    addr: String,
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    // USER_HZ is 100 on every Linux architecture the benchmark runs on.
+    100.0
+}
+
+/// Resident memory of the process in bytes, from `/proc/PID/status`.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The cores the servers and the load run on: the first two this process may use, or none
+/// to pin to if there is just one.
+fn cores() -> Option<(usize, usize)> {
+    let ids = core_affinity::get_core_ids()?;
+    Some((ids.first()?.id, ids.get(1)?.id))
+}
+
+fn pin_to(core: usize) {
+    core_affinity::set_for_current(core_affinity::CoreId { id: core });
+}
+
+fn start(name: &'static str) -> std::io::Result<Server> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    drop(listener);
+    let core = SERVER_CORE.get().copied().flatten();
+    let core = core.map_or_else(|| "none".to_owned(), |c| c.to_string());
+    let child = Command::new(std::env::current_exe()?)
+        .args(["serve", name, &addr, &core])
+        .stdin(Stdio::null())
+        .spawn()?;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return Ok(Server { name, addr, child });
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(std::io::Error::other(format!("{name} did not start")))
+}
+
+struct Options {
+    rounds: usize,
+    window: Duration,
+    servers: Vec<&'static str>,
+    idle: usize,
+    quick: bool,
+    markdown: Option<String>,
+}
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        rounds: 3,
+        window: Duration::from_millis(500),
+        servers: servers::SERVERS.to_vec(),
+        idle: 10_000,
+        quick: false,
+        markdown: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value")).cloned();
+        match arg.as_str() {
+            "--rounds" => options.rounds = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--window" => {
+                options.window =
+                    Duration::from_millis(value()?.parse().map_err(|e| format!("{e}"))?)
+            }
+            "--idle" => options.idle = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--markdown" => options.markdown = Some(value()?),
+            "--servers" => {
+                let wanted = value()?;
+                options.servers = wanted
+                    .split(',')
+                    .map(|w| {
+                        servers::SERVERS
+                            .iter()
+                            .find(|s| **s == w)
+                            .copied()
+                            .ok_or(format!("unknown server {w}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--quick" => {
+                options.quick = true;
+                options.rounds = 1;
+                options.idle = options.idle.min(1000);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if !options.servers.contains(&"swell") {
+        options.servers.insert(0, "swell");
+    }
+    Ok(options)
+}
+
+/// One cell of the table.
+#[derive(Clone, Copy)]
+struct Cell {
+    conns: usize,
+    load: Load,
+}
+
+fn cells(quick: bool) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    let sizes: &[usize] = if quick {
+        &[16, 16 * 1024]
+    } else {
+        &[16, 1024, 16 * 1024, 1 << 20]
+    };
+    for &in_flight in &[1, 16] {
+        for &size in sizes {
+            for text in [false, true] {
+                if quick && text {
+                    continue;
+                }
+                for &conns in &[1, 16, 256] {
+                    // A MiB in flight per connection is memory, not messaging: 1 and 16
+                    // connections, one message each.
+                    if size >= 1 << 20 && (in_flight > 1 || conns > 16) {
+                        continue;
+                    }
+                    if quick && conns == 256 {
+                        continue;
+                    }
+                    cells.push(Cell {
+                        conns,
+                        load: Load {
+                            size,
+                            text,
+                            in_flight,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    cells
+}
+
+fn size_name(size: usize) -> String {
+    match size {
+        s if s >= 1 << 20 => format!("{} MiB", s >> 20),
+        s if s >= 1024 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        let (kind, addr) = (args[1].clone(), args[2].clone());
+        if let Some(core) = args.get(3).and_then(|c| c.parse().ok()) {
+            pin_to(core);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+            servers::serve(&kind, listener).await.expect("serve");
+        });
+        return;
+    }
+    let options = match options(&args) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("echo: {e}");
+            std::process::exit(2);
+        }
+    };
+    let cores = cores();
+    let _ = SERVER_CORE.set(cores.map(|(server, _)| server));
+    if let Some((_, load)) = cores {
+        pin_to(load);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "machine: {} cores ({}), {}; server on core {}, load on core {}; rounds {}, window {} ms",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_model(),
+        kernel(),
+        cores.map_or("-".into(), |c| c.0.to_string()),
+        cores.map_or("-".into(), |c| c.1.to_string()),
+        options.rounds,
+        options.window.as_millis()
+    );
+    let result = runtime.block_on(async {
+        throughput(&options, &mut report).await?;
+        if options.idle > 0 {
+            memory(&options, &mut report).await?;
+        }
+        std::io::Result::Ok(())
+    });
+    println!("{report}");
+    if let Some(path) = &options.markdown {
+        std::fs::write(path, &report).expect("write the markdown file");
+    }
+    if let Err(e) = result {
+        eprintln!("echo: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|r| format!("Linux {}", r.trim()))
+        .unwrap_or_default()
+}
+
+/// Connections per server and count, kept open across cells and rounds.
+struct Pool {
+    server: Server,
+    conns: Vec<(usize, Vec<Conn>)>,
+}
+
+async fn throughput(options: &Options, report: &mut String) -> std::io::Result<()> {
+    let cells = cells(options.quick);
+    let mut pools = Vec::new();
+    for &name in &options.servers {
+        let server = start(name)?;
+        let raw = name == "raw-tcp";
+        let mut conns = Vec::new();
+        for n in [1, 16, 256] {
+            conns.push((n, load::connect_many(&server.addr, raw, n).await?));
+        }
+        pools.push(Pool { server, conns });
+    }
+    // results[cell][server] = per-round (msgs/s, msgs per CPU-s)
+    let mut results = vec![vec![Vec::new(); pools.len()]; cells.len()];
+    for round in 0..options.rounds {
+        eprintln!("round {} of {}", round + 1, options.rounds);
+        for (c, cell) in cells.iter().enumerate() {
+            // Rotate the order each round, so that no server always goes first.
+            for k in 0..pools.len() {
+                let s = (k + round) % pools.len();
+                let pool = &mut pools[s];
+                let pid = pool.server.child.id();
+                let slot = pool
+                    .conns
+                    .iter_mut()
+                    .find(|(n, _)| *n == cell.conns)
+                    .expect("a pool per count");
+                let conns = std::mem::take(&mut slot.1);
+                let (conns, run) = load::run(
+                    conns,
+                    cell.load,
+                    Duration::from_millis(100),
+                    options.window,
+                    pid,
+                )
+                .await
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", pool.server.name)))?;
+                slot.1 = conns;
+                let rate = run.messages as f64 / run.seconds;
+                let per_cpu = if run.server_cpu > 0.0 {
+                    run.messages as f64 / run.server_cpu
+                } else {
+                    f64::NAN
+                };
+                results[c][s].push((rate, per_cpu));
+            }
+        }
+    }
+    let names: Vec<&str> = pools.iter().map(|p| p.server.name).collect();
+    let _ = writeln!(report, "\n### Messages per second (ratio to swell)\n");
+    table(report, &cells, &names, &results, |r| r.0);
+    let _ = writeln!(
+        report,
+        "\n### Messages per second of server CPU (ratio to swell)\n"
+    );
+    table(report, &cells, &names, &results, |r| r.1);
+    Ok(())
+}
+
+fn table(
+    report: &mut String,
+    cells: &[Cell],
+    names: &[&str],
+    results: &[Vec<Vec<(f64, f64)>>],
+    pick: impl Fn(&(f64, f64)) -> f64,
+) {
+    let _ = write!(report, "| in flight | payload | conns |");
+    for name in names {
+        let _ = write!(report, " {name} |");
+    }
+    let _ = write!(report, "\n| --- | --- | --- |");
+    for _ in names {
+        let _ = write!(report, " ---: |");
+    }
+    let _ = writeln!(report);
+    for (c, cell) in cells.iter().enumerate() {
+        let medians: Vec<f64> = results[c]
+            .iter()
+            .map(|rounds| median(&mut rounds.iter().map(&pick).collect::<Vec<_>>()))
+            .collect();
+        let swell = medians[0];
+        let kind = if cell.load.text { "text" } else { "binary" };
+        let _ = write!(
+            report,
+            "| {} | {} {} | {} |",
+            cell.load.in_flight,
+            size_name(cell.load.size),
+            kind,
+            cell.conns
+        );
+        for m in &medians {
+            let _ = write!(report, " {} ({:.2}×) |", thousands(*m), m / swell);
+        }
+        let _ = writeln!(report);
+    }
+}
+
+fn thousands(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+async fn memory(options: &Options, report: &mut String) -> std::io::Result<()> {
+    let n = options.idle;
+    let _ = writeln!(
+        report,
+        "\n### Server memory per idle connection ({n} connections; RSS growth / connections)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| server | after the handshake | after one 16 KiB echo each |\n| --- | ---: | ---: |"
+    );
+    for &name in &options.servers {
+        let server = start(name)?;
+        let pid = server.child.id();
+        let raw = name == "raw-tcp";
+        // One connection first, so that lazily allocated server state is not counted.
+        let warm = load::connect_many(&server.addr, raw, 1).await?;
+        let warm = load::echo_once(warm, 16 * 1024, 1).await?;
+        drop(warm);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = rss_bytes(pid);
+        let conns = load::connect_many(&server.addr, raw, n).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle = rss_bytes(pid);
+        let conns = load::echo_once(conns, 16 * 1024, 16).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = rss_bytes(pid);
+        drop(conns);
+        let per = |rss: u64| rss.saturating_sub(before) as f64 / n as f64 / 1024.0;
+        let _ = writeln!(
+            report,
+            "| {name} | {:.2} KiB | {:.2} KiB |",
+            per(idle),
+            per(after)
+        );
+        eprintln!("memory: {name} done");
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The echo servers under test, each the obvious echo loop its crate documents, on one
+//! current-thread tokio runtime. Errors end a connection quietly: the load generator hangs up
+//! without a closing handshake at the end of a run.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{Empty, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The servers, by the name the command line and the table use.
+pub(crate) const SERVERS: &[&str] = &[
+    "swell",
+    "swell-hyper",
+    "tokio-tungstenite",
+    "fastwebsockets",
+    "tokio-websockets",
+    "raw-tcp",
+];
+
+/// Serves `kind` on `listener` until the process is killed.
+pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        match kind {
+            "swell" => drop(tokio::spawn(swell(stream))),
+            "swell-hyper" => drop(tokio::spawn(hyper_connection(stream, false))),
+            "fastwebsockets" => drop(tokio::spawn(hyper_connection(stream, true))),
+            "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
+            "tokio-websockets" => drop(tokio::spawn(tokio_websockets(stream))),
+            "raw-tcp" => drop(tokio::spawn(raw(stream))),
+            other => panic!("unknown server {other}"),
+        }
+    }
+}
+
+async fn swell(stream: TcpStream) {
+    let Ok(mut ws) = swell::accept(stream).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.recv().await {
+        if message.is_data() && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A hyper HTTP/1 connection with upgrades, upgrading to swell-hyper or fastwebsockets.
+async fn hyper_connection(stream: TcpStream, fast: bool) {
+    let service = service_fn(move |request| async move {
+        Ok::<_, Infallible>(if fast {
+            fastwebsockets_upgrade(request)
+        } else {
+            swell_hyper_upgrade(request)
+        })
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+}
+
+fn swell_hyper_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> {
+    match swell_hyper::upgrade(&mut request, swell::Config::default()) {
+        Ok((response, upgrading)) => {
+            tokio::spawn(async move {
+                let Ok(mut ws) = upgrading.await else { return };
+                while let Some(Ok(message)) = ws.recv().await {
+                    if message.is_data() && ws.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            response
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+fn fastwebsockets_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> {
+    use fastwebsockets::{FragmentCollector, OpCode};
+    let Ok((response, upgrading)) = fastwebsockets::upgrade::upgrade(&mut request) else {
+        let mut response = Response::new(Full::default());
+        *response.status_mut() = http::StatusCode::BAD_REQUEST;
+        return response;
+    };
+    tokio::spawn(async move {
+        let Ok(ws) = upgrading.await else { return };
+        let mut ws = FragmentCollector::new(ws);
+        while let Ok(frame) = ws.read_frame().await {
+            let data = matches!(frame.opcode, OpCode::Text | OpCode::Binary);
+            if frame.opcode == OpCode::Close || (data && ws.write_frame(frame).await.is_err()) {
+                break;
+            }
+        }
+    });
+    response.map(|_: Empty<Bytes>| Full::default())
+}
+
+async fn tungstenite(stream: TcpStream) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn tokio_websockets(stream: TcpStream) {
+    let Ok((_, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The physical reference: bytes back as they come, no WebSocket.
+async fn raw(mut stream: TcpStream) {
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
