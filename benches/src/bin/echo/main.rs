@@ -249,6 +249,8 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Counted before pinning: afterwards this process may use only one core.
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = cores();
     let _ = SERVER_CORE.set(cores.map(|(server, _)| server));
     if let Some((_, load)) = cores {
@@ -262,7 +264,7 @@ fn main() {
     let _ = writeln!(
         report,
         "machine: {} cores ({}), {}; server on core {}, load on core {}; rounds {}, window {} ms",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        parallelism,
         cpu_model(),
         kernel(),
         cores.map_or("-".into(), |c| c.0.to_string()),
