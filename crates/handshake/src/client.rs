@@ -140,10 +140,18 @@ impl ClientHandshake {
         &self.key
     }
 
-    /// The request to send.
+    /// The request to send. Its URI is the request target in origin form, the path and
+    /// query (RFC 9112 §3.2.1); the authority goes in `Host`. An HTTP client can send it as
+    /// it is.
     pub fn request(&self) -> Request<()> {
         let mut request = Request::new(());
-        *request.uri_mut() = self.uri.clone();
+        *request.uri_mut() = match self.uri.path_and_query() {
+            Some(target) if target.as_str().starts_with('/') => Uri::from(target.clone()),
+            Some(target) => format!("/{target}")
+                .parse()
+                .unwrap_or_else(|_| Uri::from_static("/")),
+            None => Uri::from_static("/"),
+        };
         let mut headers = self.headers.clone();
         let host = match (self.uri.host(), self.uri.port_u16()) {
             (Some(host), Some(port)) if Some(port) != self.default_port() => {

@@ -5,7 +5,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::{error, fmt};
 
-use http::{Request, Response, Uri};
+use http::Response;
 use hyper::body::Body;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -41,13 +41,9 @@ where
     B: Body + Default + 'static,
 {
     let (request, upgrade) = builder.upgrade();
-    let (mut parts, ()) = request.into_parts();
-    // hyper sends the URI as given; a server expects origin-form (RFC 9112 §3.2.1).
-    parts.uri = origin_form(&parts.uri);
+    // hyper sends the URI as given: the request's is already in origin form.
     sender.ready().await?;
-    let mut response = sender
-        .send_request(Request::from_parts(parts, B::default()))
-        .await?;
+    let mut response = sender.send_request(request.map(|()| B::default())).await?;
     let established = upgrade.finish(&response)?;
     let upgraded = hyper::upgrade::on(&mut response).await?;
     let ws = established.into_websocket(TokioIo::new(upgraded), &[]);
@@ -90,16 +86,6 @@ where
         handshake.as_mut().poll(cx)
     })
     .await
-}
-
-fn origin_form(uri: &Uri) -> Uri {
-    match uri.path_and_query() {
-        Some(target) if target.as_str().starts_with('/') => Uri::from(target.clone()),
-        Some(target) => format!("/{target}")
-            .parse()
-            .unwrap_or_else(|_| Uri::from_static("/")),
-        None => Uri::from_static("/"),
-    }
 }
 
 /// A client handshake through hyper failed.
