@@ -32,9 +32,13 @@ pub(crate) fn take(capacity: usize) -> BytesMut {
 }
 
 /// Gives back an empty buffer.
-pub(crate) fn give(buf: BytesMut) {
+pub(crate) fn give(mut buf: BytesMut) {
     debug_assert!(buf.is_empty());
-    if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY {
+    // After a message was split off its front, the buffer is a view into the tail of that
+    // message's allocation, and its own capacity says nothing of the allocation's size.
+    // Reclaiming succeeds when nothing else holds the allocation and it is larger than we
+    // keep: then it is freed here rather than kept alive in the pool.
+    if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY || buf.try_reclaim(KEEP_CAPACITY + 1) {
         return;
     }
     // During thread teardown the pool may be gone; the buffer is simply freed.
@@ -58,6 +62,26 @@ mod tests {
         let again = take(4096);
         assert_eq!(again.as_ptr(), ptr);
         assert!(again.capacity() >= 8192);
+    }
+
+    #[test]
+    fn the_tail_of_a_large_message_does_not_keep_it_alive_in_the_pool() {
+        let mut buf = BytesMut::with_capacity(1 << 20);
+        buf.extend_from_slice(&vec![7; (1 << 20) - 100]);
+        let message = buf.split_to(buf.len()).freeze();
+        assert!(
+            buf.capacity() <= KEEP_CAPACITY,
+            "a small view of a large allocation"
+        );
+        drop(message);
+        give(buf);
+        POOL.with(|pool| assert!(pool.borrow().is_empty()));
+        // A small buffer whose message is gone is kept.
+        let mut buf = BytesMut::with_capacity(4096);
+        buf.extend_from_slice(&[1; 1000]);
+        drop(buf.split_to(1000).freeze());
+        give(buf);
+        POOL.with(|pool| assert_eq!(pool.borrow().len(), 1));
     }
 
     #[test]
