@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use swell_frame::{
     Config, Connection, FrameHeader, MAX_HEADER_LEN, Message, OpCode, Utf8Bytes, apply_mask,
@@ -116,6 +116,28 @@ fn core(c: &mut Criterion) {
                     black_box(message);
                 }
                 assert_eq!(n, count);
+            })
+        });
+    }
+    // The server's work for one read of 16 small messages, echoed: parse, send each back,
+    // and drain the transmit buffer as a write would.
+    for (name, opcode) in [
+        ("echo16_binary", OpCode::Binary),
+        ("echo16_text", OpCode::Text),
+    ] {
+        let input = stream(opcode, 16, 16);
+        group.throughput(Throughput::Elements(16));
+        group.bench_function(name, |b| {
+            let mut conn = Connection::server(Config::default());
+            b.iter(|| {
+                conn.handle_read(black_box(&input));
+                while let Some(message) = conn.poll_message().expect("valid stream") {
+                    conn.send(message).expect("open");
+                }
+                let transmit = conn.transmit();
+                let written = transmit.remaining();
+                black_box(transmit.chunk());
+                transmit.advance(written);
             })
         });
     }

@@ -16,7 +16,8 @@
 //!
 //! Options: `--rounds N` (default 3), `--window MS` (measured time per cell, default 500),
 //! `--servers a,b,..`, `--idle N` (connections for the memory part, default 10000; 0 skips
-//! it), `--quick`, `--markdown FILE` (also write the tables as Markdown).
+//! it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`;
+//! for profiling one case), `--markdown FILE` (also write the tables as Markdown).
 
 mod load;
 mod servers;
@@ -111,6 +112,7 @@ struct Options {
     servers: Vec<&'static str>,
     idle: usize,
     quick: bool,
+    only: Option<(usize, usize, usize)>,
     markdown: Option<String>,
 }
 
@@ -121,6 +123,7 @@ fn options(args: &[String]) -> Result<Options, String> {
         servers: servers::SERVERS.to_vec(),
         idle: 10_000,
         quick: false,
+        only: None,
         markdown: None,
     };
     let mut args = args.iter();
@@ -134,6 +137,17 @@ fn options(args: &[String]) -> Result<Options, String> {
             }
             "--idle" => options.idle = value()?.parse().map_err(|e| format!("{e}"))?,
             "--markdown" => options.markdown = Some(value()?),
+            "--only" => {
+                let wanted = value()?;
+                let parts: Vec<usize> = wanted
+                    .split('/')
+                    .map(|p| p.parse().map_err(|e| format!("--only {wanted}: {e}")))
+                    .collect::<Result<_, _>>()?;
+                let [in_flight, size, conns] = parts[..] else {
+                    return Err(format!("--only {wanted}: want IN_FLIGHT/BYTES/CONNS"));
+                };
+                options.only = Some((in_flight, size, conns));
+            }
             "--servers" => {
                 let wanted = value()?;
                 options.servers = wanted
@@ -168,7 +182,7 @@ struct Cell {
     load: Load,
 }
 
-fn cells(quick: bool) -> Vec<Cell> {
+fn cells(quick: bool, only: Option<(usize, usize, usize)>) -> Vec<Cell> {
     let mut cells = Vec::new();
     let sizes: &[usize] = if quick {
         &[16, 16 * 1024]
@@ -188,6 +202,9 @@ fn cells(quick: bool) -> Vec<Cell> {
                         continue;
                     }
                     if quick && conns == 256 {
+                        continue;
+                    }
+                    if only.is_some_and(|o| o != (in_flight, size, conns)) {
                         continue;
                     }
                     cells.push(Cell {
@@ -313,7 +330,7 @@ struct Pool {
 }
 
 async fn throughput(options: &Options, report: &mut String) -> std::io::Result<()> {
-    let cells = cells(options.quick);
+    let cells = cells(options.quick, options.only);
     let mut pools = Vec::new();
     for &name in &options.servers {
         let server = start(name)?;
