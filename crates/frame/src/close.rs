@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::utf8::Utf8Bytes;
@@ -112,7 +112,7 @@ impl CloseFrame {
 
     /// Parses a received Close payload: empty means no code; otherwise a sendable code and a
     /// UTF-8 reason (RFC 6455 §5.5.1).
-    pub(crate) fn parse(payload: BytesMut) -> Result<Option<Self>, ProtocolError> {
+    pub(crate) fn parse(payload: Bytes) -> Result<Option<Self>, ProtocolError> {
         match payload.len() {
             0 => Ok(None),
             1 => Err(ProtocolError::InvalidClosePayload),
@@ -122,9 +122,8 @@ impl CloseFrame {
                     return Err(ProtocolError::InvalidCloseCode(code.0));
                 }
                 let mut reason = payload;
-                let _ = reason.split_to(2);
-                let reason =
-                    Utf8Bytes::try_from(reason.freeze()).map_err(|_| ProtocolError::InvalidUtf8)?;
+                reason.advance(2);
+                let reason = Utf8Bytes::try_from(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
                 Ok(Some(Self { code, reason }))
             }
         }
@@ -157,20 +156,20 @@ mod tests {
 
     #[test]
     fn parse_rejects_one_byte_bad_codes_and_bad_utf8() {
-        assert_eq!(CloseFrame::parse(BytesMut::new()), Ok(None));
+        assert_eq!(CloseFrame::parse(Bytes::new()), Ok(None));
         assert_eq!(
-            CloseFrame::parse(BytesMut::from(&[3u8][..])),
+            CloseFrame::parse(Bytes::copy_from_slice(&[3u8][..])),
             Err(ProtocolError::InvalidClosePayload)
         );
         assert_eq!(
-            CloseFrame::parse(BytesMut::from(&[0x03, 0xed][..])),
+            CloseFrame::parse(Bytes::copy_from_slice(&[0x03, 0xed][..])),
             Err(ProtocolError::InvalidCloseCode(1005))
         );
         assert_eq!(
-            CloseFrame::parse(BytesMut::from(&[0x03, 0xe8, 0xff][..])),
+            CloseFrame::parse(Bytes::copy_from_slice(&[0x03, 0xe8, 0xff][..])),
             Err(ProtocolError::InvalidUtf8)
         );
-        let frame = CloseFrame::parse(BytesMut::from(&b"\x0f\xa0bye"[..]))
+        let frame = CloseFrame::parse(Bytes::copy_from_slice(&b"\x0f\xa0bye"[..]))
             .unwrap()
             .unwrap();
         assert_eq!(frame.code, CloseCode::new(4000));

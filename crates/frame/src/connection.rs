@@ -287,6 +287,25 @@ impl Connection {
                     return Ok(None);
                 };
                 let kind = self.check_header(&header)?;
+                // Checked against `max_frame_size`, so it fits a usize.
+                let len = header.payload_len as usize;
+                if !kind.encoded && self.read_buf.len() - header_len >= len {
+                    // The whole frame is here (the usual case for small messages): unmask,
+                    // check and hand it over at once, without tracking it across reads.
+                    let payload = &mut self.read_buf[header_len..header_len + len];
+                    if let Some(key) = header.mask {
+                        apply_mask(payload, key);
+                    }
+                    if kind.text {
+                        self.utf8
+                            .feed(payload)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    match self.complete_frame(header, header_len, len)? {
+                        Some(message) => return Ok(Some(message)),
+                        None => continue,
+                    }
+                }
                 self.frame = Some(InFrame {
                     header,
                     header_len,
@@ -443,7 +462,8 @@ impl Connection {
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         if header.fin {
-            self.finish_message(message.opcode, message.data).map(Some)
+            self.finish_message(message.opcode, message.data.freeze())
+                .map(Some)
         } else {
             self.message = Some(message);
             Ok(None)
@@ -472,30 +492,31 @@ impl Connection {
             let Some(InMessage { opcode, data, .. }) = self.message.take() else {
                 unreachable!("matched above")
             };
-            return self.finish_message(opcode, data).map(Some);
+            return self.finish_message(opcode, data.freeze()).map(Some);
         }
-        self.read_buf.advance(header_len);
-        let payload = self.read_buf.split_to(len);
+        // One split for header and payload; the header is then skipped in place.
+        let mut frame = self.read_buf.split_to(header_len + len);
+        if !header.fin {
+            // The first frame of a fragmented message: the continuations are appended to it.
+            frame.advance(header_len);
+            self.message = Some(InMessage {
+                opcode: header.opcode,
+                data: frame,
+                encoded: false,
+            });
+            return Ok(None);
+        }
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
         match header.opcode {
-            OpCode::Text | OpCode::Binary if header.fin => {
-                self.finish_message(header.opcode, payload).map(Some)
-            }
-            OpCode::Text | OpCode::Binary => {
-                self.message = Some(InMessage {
-                    opcode: header.opcode,
-                    data: payload,
-                    encoded: false,
-                });
-                Ok(None)
-            }
+            OpCode::Text | OpCode::Binary => self.finish_message(header.opcode, payload).map(Some),
             OpCode::Ping => {
-                let payload = payload.freeze();
                 if self.state == State::Open {
                     self.write_frame(true, 0, OpCode::Pong, payload.clone());
                 }
                 Ok(Some(Message::Ping(payload)))
             }
-            OpCode::Pong => Ok(Some(Message::Pong(payload.freeze()))),
+            OpCode::Pong => Ok(Some(Message::Pong(payload))),
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
                 if self.state == State::Open {
@@ -510,12 +531,12 @@ impl Connection {
         }
     }
 
-    fn finish_message(&mut self, opcode: OpCode, data: BytesMut) -> Result<Message, ProtocolError> {
+    fn finish_message(&mut self, opcode: OpCode, data: Bytes) -> Result<Message, ProtocolError> {
         if opcode == OpCode::Text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-            Ok(Message::Text(Utf8Bytes::from_validated(data.freeze())))
+            Ok(Message::Text(Utf8Bytes::from_validated(data)))
         } else {
-            Ok(Message::Binary(data.freeze()))
+            Ok(Message::Binary(data))
         }
     }
 

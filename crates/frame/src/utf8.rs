@@ -40,8 +40,9 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
         }
-        // The fast path checks the whole piece; only a failure pays for locating the error.
-        if simdutf8::basic::from_utf8(input).is_ok() {
+        // Short ASCII (most small text messages) is checked a word at a time; the SIMD
+        // validator pays off for longer input. Only a failure pays for locating the error.
+        if (input.len() < 64 && input.is_ascii()) || simdutf8::basic::from_utf8(input).is_ok() {
             return Ok(());
         }
         match simdutf8::compat::from_utf8(input) {

@@ -132,6 +132,47 @@ fn input_one_byte_at_a_time_gives_the_same_messages() {
     );
 }
 
+/// Frames that arrive whole take a shorter path than frames that arrive in pieces; both must
+/// give the same messages and fail at the same frame.
+#[test]
+fn every_split_of_the_input_gives_the_same_result() {
+    let mut good = to_server(0x01, &"fragm".as_bytes()[..4]);
+    good.extend(to_server(0x89, b"ping!"));
+    good.extend(to_server(0x80, &"fragmént".as_bytes()[4..]));
+    good.extend(to_server(0x82, &[1, 2, 3]));
+    good.extend(to_server(0x81, "whole".as_bytes()));
+    good.extend(to_server(0x88, &[0x03, 0xe8, b'o', b'k']));
+    let mut bad = to_server(0x81, "fine".as_bytes());
+    bad.extend(to_server(0x01, "ok".as_bytes()));
+    bad.extend(to_server(0x80, &[b'a', 0xff, b'b']));
+    for wire in [good, bad] {
+        let run = |pieces: &[&[u8]]| {
+            let mut s = server();
+            let mut got = Vec::new();
+            for piece in pieces {
+                s.handle_read(piece);
+                loop {
+                    match s.poll_message() {
+                        Ok(Some(message)) => got.push(Ok(message)),
+                        Ok(None) => break,
+                        Err(e) => {
+                            got.push(Err(e));
+                            break;
+                        }
+                    }
+                }
+            }
+            got
+        };
+        let whole = run(&[&wire]);
+        assert!(whole.len() >= 2, "{whole:?}");
+        for cut in 0..=wire.len() {
+            let (a, b) = wire.split_at(cut);
+            assert_eq!(run(&[a, b]), whole, "cut at {cut}");
+        }
+    }
+}
+
 #[test]
 fn fragments_reassemble_with_control_frames_between_them() {
     let mut wire = to_server(0x01, "frag".as_bytes());

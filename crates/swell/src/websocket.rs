@@ -427,11 +427,13 @@ where
         Poll::Ready(Ok(()))
     }
 
-    /// One write of queued frames, vectored where the stream supports it.
+    /// One write of queued frames, vectored where the stream supports it and the frames are
+    /// in more than one piece (a plain write is the cheaper system call for one).
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let transmit = self.conn.transmit();
         let io = Pin::new(&mut self.io);
-        let written = if io.is_write_vectored() {
+        let contiguous = transmit.chunk().len() == transmit.remaining();
+        let written = if !contiguous && io.is_write_vectored() {
             let mut slices = [IoSlice::new(&[]); 64];
             let n = transmit.chunks_vectored(&mut slices);
             ready!(io.poll_write_vectored(cx, &slices[..n]))?
