@@ -57,19 +57,13 @@ pub fn upgrade_with<B, F>(
 where
     F: FnOnce(&Request<B>) -> Result<Accept, Response<String>>,
 {
-    let upgrade = ServerUpgrade::new(request, config).map_err(|e| Rejection {
-        response: e.response(),
-        error: AcceptError::Request(e),
-    })?;
+    let upgrade =
+        ServerUpgrade::new(request, config).map_err(|e| Rejection::of(AcceptError::Request(e)))?;
     let accept = callback(request).map_err(|response| Rejection {
         error: AcceptError::Rejected(response.status()),
         response,
     })?;
-    let (response, established) = upgrade.accept(accept).map_err(|error| {
-        let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
-        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        Rejection { error, response }
-    })?;
+    let (response, established) = upgrade.accept(accept).map_err(Rejection::of)?;
     let upgrading = Upgrading {
         on_upgrade: hyper::upgrade::on(request),
         established: Some(established),
@@ -117,6 +111,16 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// A refusal by the upgrade itself, answered as swell answers it.
+    fn of(error: AcceptError) -> Self {
+        let response = error.response().unwrap_or_else(|| {
+            let mut response = Response::new(String::new());
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        });
+        Self { error, response }
+    }
+
     /// Why: [`AcceptError::Request`] (invalid request), [`AcceptError::Rejected`] (the
     /// callback said no) or [`AcceptError::ProtocolNotOffered`].
     pub fn error(&self) -> &AcceptError {

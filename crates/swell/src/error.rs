@@ -3,7 +3,7 @@
 
 use std::{fmt, io};
 
-use http::StatusCode;
+use http::{Response, StatusCode};
 use swell_frame::{ProtocolError, SendError};
 use swell_handshake::{InvalidUri, RequestError, ResponseError};
 
@@ -80,6 +80,24 @@ pub enum AcceptError {
     /// The accept callback chose a subprotocol the client did not offer. The request was
     /// answered with 500.
     ProtocolNotOffered,
+}
+
+impl AcceptError {
+    /// The HTTP response the handshake answers this error with: [`RequestError::response`]
+    /// for an invalid request, 500 for a subprotocol the client did not offer. `None` where
+    /// there is nothing to answer (I/O, timeout) or the callback gave its own response.
+    pub fn response(&self) -> Option<Response<String>> {
+        match self {
+            Self::Request(e) => Some(e.response()),
+            Self::ProtocolNotOffered => {
+                let mut response =
+                    Response::new("the chosen subprotocol was not offered\n".to_owned());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                Some(response)
+            }
+            Self::Io(_) | Self::Timeout | Self::Rejected(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for AcceptError {

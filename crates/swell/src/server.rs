@@ -2,7 +2,7 @@
 
 use bytes::BytesMut;
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response};
 use swell_handshake::{parse_request, write_response_head};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
@@ -145,10 +145,7 @@ where
     });
     let (request, head_len, upgrade) = match checked {
         Ok(checked) => checked,
-        Err(e) => {
-            reject(&mut stream, e.response()).await;
-            return Err(AcceptError::Request(e));
-        }
+        Err(e) => return Err(refuse(&mut stream, AcceptError::Request(e)).await),
     };
     let accept = match callback(&request) {
         Ok(accept) => accept,
@@ -160,17 +157,23 @@ where
     };
     let (response, established) = match upgrade.accept(accept) {
         Ok(accepted) => accepted,
-        Err(e) => {
-            let mut response = Response::new("the chosen subprotocol was not offered\n".to_owned());
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            reject(&mut stream, response).await;
-            return Err(e);
-        }
+        Err(e) => return Err(refuse(&mut stream, e).await),
     };
     let mut out = Vec::with_capacity(256);
     write_response_head(&response, &mut out);
     head::write_all(&mut stream, &out, &[]).await?;
     Ok(established.into_websocket(stream, &buf[head_len..]))
+}
+
+/// Answers `error` with its response, if it has one, and closes the stream; returns `error`.
+async fn refuse<S>(stream: &mut S, error: AcceptError) -> AcceptError
+where
+    S: AsyncWrite + Unpin,
+{
+    if let Some(response) = error.response() {
+        reject(stream, response).await;
+    }
+    error
 }
 
 /// Answers with `response` and closes the stream; errors are moot, the caller reports why.
