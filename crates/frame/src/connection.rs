@@ -9,7 +9,7 @@ use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, apply_mask_at};
 use crate::message::Message;
 use crate::transmit::Transmit;
-use crate::utf8::{Utf8Bytes, Utf8Validator};
+use crate::utf8::{Utf8Bytes, Utf8Validator, is_utf8};
 
 /// Which end of the connection this is. Clients mask what they send; servers must not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -267,7 +267,24 @@ impl Connection {
     ///
     /// The peer broke the protocol or a limit. The connection is now [`State::Failed`], a
     /// Close with [`ProtocolError::close_code`] is queued, and later calls return `Ok(None)`.
+    #[inline]
     pub fn poll_message(&mut self) -> Result<Option<Message>, ProtocolError> {
+        // Inlined into the caller for the usual small message, so that the message is built
+        // where the caller wants it rather than copied out of a returned value.
+        if self.frame.is_none() && self.state == State::Open {
+            match self.read_small_message() {
+                Some(Ok(message)) => return Ok(Some(message)),
+                Some(Err(error)) => {
+                    self.fail(&error);
+                    return Err(error);
+                }
+                None => {}
+            }
+        }
+        self.poll_message_general()
+    }
+
+    fn poll_message_general(&mut self) -> Result<Option<Message>, ProtocolError> {
         if !self.wants_read() {
             return Ok(None);
         }
@@ -283,6 +300,9 @@ impl Connection {
     fn read_message(&mut self) -> Result<Option<Message>, ProtocolError> {
         loop {
             if self.frame.is_none() {
+                if let Some(message) = self.read_small_message() {
+                    return message.map(Some);
+                }
                 let Some((header, header_len)) = FrameHeader::decode(&self.read_buf)? else {
                     return Ok(None);
                 };
@@ -295,6 +315,13 @@ impl Connection {
                     let payload = &mut self.read_buf[header_len..header_len + len];
                     if let Some(key) = header.mask {
                         apply_mask(payload, key);
+                    }
+                    if header.fin && matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+                        // A message in one frame: no fragments to join, no state to keep.
+                        if kind.text && !is_utf8(payload) {
+                            return Err(ProtocolError::InvalidUtf8);
+                        }
+                        return Ok(Some(self.split_message(kind.text, header_len, len)));
                     }
                     if kind.text {
                         self.utf8
@@ -353,6 +380,55 @@ impl Connection {
             if let Some(message) = message {
                 return Ok(Some(message));
             }
+        }
+    }
+
+    /// The usual case, told from the first two bytes: a whole text or binary message in one
+    /// frame under 126 bytes, masked as the role requires, without RSV bits, while no
+    /// fragmented message is in progress. `None` leaves everything else, and every error but
+    /// invalid UTF-8, to the general path.
+    #[inline]
+    fn read_small_message(&mut self) -> Option<Result<Message, ProtocolError>> {
+        let [b0, b1, ..] = self.read_buf[..] else {
+            return None;
+        };
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        let len = usize::from(b1 & 0x7F);
+        let header_len = if masked { 6 } else { 2 };
+        if masked != (self.role == Role::Server)
+            || len > 125
+            || self.read_buf.len() < header_len + len
+            || self.message.is_some()
+            || len > self.config.max_frame_size.min(self.config.max_message_size)
+        {
+            return None;
+        }
+        let (header, payload) = self.read_buf[..header_len + len].split_at_mut(header_len);
+        if masked {
+            apply_mask(payload, [header[2], header[3], header[4], header[5]]);
+        }
+        if text && !is_utf8(payload) {
+            return Some(Err(ProtocolError::InvalidUtf8));
+        }
+        Some(Ok(self.split_message(text, header_len, len)))
+    }
+
+    /// Hands over a message that came whole in the frame at the front of the read buffer,
+    /// its payload unmasked and, for text, checked.
+    #[inline]
+    fn split_message(&mut self, text: bool, header_len: usize, len: usize) -> Message {
+        // One split for header and payload; the header is skipped in place.
+        let mut frame = self.read_buf.split_to(header_len + len).freeze();
+        frame.advance(header_len);
+        if text {
+            Message::Text(Utf8Bytes::from_validated(frame))
+        } else {
+            Message::Binary(frame)
         }
     }
 
@@ -697,18 +773,20 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         };
-        let mut encoded = [0; MAX_HEADER_LEN];
-        let n = header.encode(&mut encoded);
         let tail = self.transmit.tail();
-        tail.extend_from_slice(&encoded[..n]);
-        match mask {
-            Some(key) => {
-                let start = tail.len();
-                tail.extend_from_slice(&payload);
-                apply_mask(&mut tail[start..], key);
-            }
-            None if payload.len() >= SHARE_PAYLOAD_AT => self.transmit.push_chunk(payload),
-            None => tail.extend_from_slice(&payload),
+        if mask.is_none() && payload.len() >= SHARE_PAYLOAD_AT {
+            tail.reserve(MAX_HEADER_LEN);
+            header.put(tail);
+            self.transmit.push_chunk(payload);
+            return;
+        }
+        // One reservation for the whole frame.
+        tail.reserve(MAX_HEADER_LEN + payload.len());
+        header.put(tail);
+        let start = tail.len();
+        tail.extend_from_slice(&payload);
+        if let Some(key) = mask {
+            apply_mask(&mut tail[start..], key);
         }
     }
 }

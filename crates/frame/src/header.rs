@@ -1,5 +1,7 @@
 //! The frame header (RFC 6455 §5.2): decoding from and encoding into plain byte slices.
 
+use bytes::BufMut;
+
 use crate::error::ProtocolError;
 
 /// The longest header: 2 fixed bytes, 8 bytes of extended length, 4 bytes of mask key.
@@ -133,29 +135,32 @@ impl FrameHeader {
     /// Encodes the header into `dst` and returns how many bytes it took. Lengths use the
     /// shortest form, as §5.2 requires.
     pub fn encode(&self, dst: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        dst[0] = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.as_u8();
+        let mut out = &mut dst[..];
+        self.put(&mut out);
+        MAX_HEADER_LEN - out.len()
+    }
+
+    /// Appends the encoded header to `dst`, which must have room for it.
+    ///
+    /// Each field is stored whole from a register; a header assembled byte by byte on the
+    /// stack and then copied would stall the copy's load on the byte stores before it.
+    pub(crate) fn put(&self, dst: &mut impl BufMut) {
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        let mut len = match self.payload_len {
-            n @ 0..=125 => {
-                dst[1] = mask_bit | n as u8;
-                2
-            }
+        match self.payload_len {
+            n @ 0..=125 => dst.put_u16(u16::from_be_bytes([b0, mask_bit | n as u8])),
             n @ 126..=0xFFFF => {
-                dst[1] = mask_bit | 126;
-                dst[2..4].copy_from_slice(&(n as u16).to_be_bytes());
-                4
+                dst.put_u16(u16::from_be_bytes([b0, mask_bit | 126]));
+                dst.put_u16(n as u16);
             }
             n => {
-                dst[1] = mask_bit | 127;
-                dst[2..10].copy_from_slice(&n.to_be_bytes());
-                10
+                dst.put_u16(u16::from_be_bytes([b0, mask_bit | 127]));
+                dst.put_u64(n);
             }
-        };
-        if let Some(key) = self.mask {
-            dst[len..len + 4].copy_from_slice(&key);
-            len += 4;
         }
-        len
+        if let Some(key) = self.mask {
+            dst.put_u32(u32::from_be_bytes(key));
+        }
     }
 }
 

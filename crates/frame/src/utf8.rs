@@ -40,9 +40,8 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
         }
-        // Short ASCII (most small text messages) is checked a word at a time; the SIMD
-        // validator pays off for longer input. Only a failure pays for locating the error.
-        if (input.len() < 64 && input.is_ascii()) || simdutf8::basic::from_utf8(input).is_ok() {
+        // Only a failure pays for locating the error.
+        if is_utf8(input) {
             return Ok(());
         }
         match simdutf8::compat::from_utf8(input) {
@@ -68,6 +67,13 @@ impl Utf8Validator {
     pub(crate) fn reset(&mut self) {
         self.partial_len = 0;
     }
+}
+
+/// Whether `input` is valid UTF-8 on its own: for a text message that arrived whole.
+pub(crate) fn is_utf8(input: &[u8]) -> bool {
+    // Short ASCII (most small text messages) is checked a word at a time; the SIMD validator
+    // pays off for longer input.
+    (input.len() < 64 && input.is_ascii()) || simdutf8::basic::from_utf8(input).is_ok()
 }
 
 /// The length of the code point a valid leading byte starts.

@@ -368,6 +368,8 @@ fn invalid_utf8_fails_with_1007() {
         ip,
     );
     server_fails_with(&to_server(0x81, b"ok\xff"), ProtocolError::InvalidUtf8, ip);
+    // Masked, these bytes read "VA": valid UTF-8 if the payload were unmasked twice.
+    server_fails_with(&to_server(0x81, b"a\xbb"), ProtocolError::InvalidUtf8, ip);
     let mut frags = to_server(0x01, "κ".as_bytes());
     frags.extend(to_server(0x80, b"\xed\xa0\x80"));
     server_fails_with(&frags, ProtocolError::InvalidUtf8, ip);
