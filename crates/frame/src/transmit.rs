@@ -38,6 +38,33 @@ impl Transmit {
         self.chunks.push_back(payload);
     }
 
+    /// Whether it holds a buffer to encode small frames into. Without one, the next frame
+    /// allocates it.
+    pub fn has_buffer(&self) -> bool {
+        self.tail.capacity() > 0
+    }
+
+    /// Installs `buf`, cleared, as the buffer small frames are encoded into, if there is none
+    /// yet: for a caller that pools write buffers between connections. Otherwise `buf` is
+    /// dropped.
+    pub fn set_buffer(&mut self, mut buf: BytesMut) {
+        if !self.has_buffer() {
+            buf.clear();
+            self.tail = buf;
+        }
+    }
+
+    /// Takes the buffer small frames are encoded into, if nothing waits in it, leaving none:
+    /// for a connection going idle to return it to a pool. `None` if frames wait or there is
+    /// no buffer.
+    pub fn take_buffer(&mut self) -> Option<BytesMut> {
+        if self.is_empty() && self.has_buffer() {
+            Some(std::mem::take(&mut self.tail))
+        } else {
+            None
+        }
+    }
+
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
@@ -134,5 +161,26 @@ mod tests {
         assert!(t.is_empty());
         t.shrink();
         assert_eq!(t.tail.capacity(), 0);
+    }
+
+    #[test]
+    fn a_buffer_is_lent_only_while_nothing_waits_in_it() {
+        let mut t = Transmit::default();
+        assert!(!t.has_buffer());
+        assert!(t.take_buffer().is_none());
+        let mut lent = BytesMut::with_capacity(64);
+        lent.extend_from_slice(b"stale");
+        let ptr = lent.as_ptr();
+        t.set_buffer(lent);
+        assert!(t.is_empty(), "a lent buffer comes cleared");
+        t.tail().extend_from_slice(b"frame");
+        assert_eq!(t.tail.as_ptr(), ptr);
+        t.set_buffer(BytesMut::with_capacity(64));
+        assert_eq!(t.tail.as_ptr(), ptr, "a buffer in use is not replaced");
+        assert!(t.take_buffer().is_none(), "frames wait in it");
+        t.advance(5);
+        let back = t.take_buffer().expect("empty now");
+        assert_eq!(back.as_ptr(), ptr.wrapping_add(5));
+        assert!(!t.has_buffer());
     }
 }

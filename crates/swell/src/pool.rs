@@ -1,27 +1,52 @@
-//! Read buffers shared by the connections of one thread.
+//! Buffers shared by the connections of one thread.
 //!
-//! A connection needs a read buffer only while bytes are arriving. When a read finds nothing
-//! and its buffer is empty, the connection is idle: it gives the buffer back here, and takes
-//! one again when the peer next sends. So 10,000 idle connections hold no read buffer between
-//! them, and a busy connection still does not allocate per message: the buffer it gives back
-//! is the one it takes next.
+//! A connection needs a read buffer only while bytes are arriving, and a write buffer only
+//! while frames wait to be written. When a read finds nothing and both are empty, the
+//! connection is idle: it gives them back here, and takes them again when the peer next sends
+//! or the application sends. So 10,000 idle connections hold no buffer between them, and a
+//! busy connection still does not allocate per message: the buffer it gives back is the one
+//! it takes next. Read and write buffers are pooled apart, as they differ in size.
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use bytes::BytesMut;
 
-/// Buffers kept per thread; more are freed.
+/// Buffers kept per thread and kind; more are freed.
 const POOL_LEN: usize = 32;
 /// Buffers that grew past this for a large message are freed rather than kept.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
+type Pool = RefCell<Vec<BytesMut>>;
+
 thread_local! {
-    static POOL: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    static READ: Pool = const { RefCell::new(Vec::new()) };
+    static WRITE: Pool = const { RefCell::new(Vec::new()) };
 }
 
-/// A buffer with room for at least `capacity` bytes.
-pub(crate) fn take(capacity: usize) -> BytesMut {
-    let pooled = POOL.with(|pool| pool.borrow_mut().pop());
+/// A read buffer with room for at least `capacity` bytes.
+pub(crate) fn take_read(capacity: usize) -> BytesMut {
+    take(&READ, capacity)
+}
+
+/// Gives back an empty read buffer.
+pub(crate) fn give_read(buf: BytesMut) {
+    give(&READ, buf);
+}
+
+/// A write buffer, allocated only when the pool has none: the frames encoded into it reserve
+/// what they need.
+pub(crate) fn take_write() -> BytesMut {
+    take(&WRITE, 0)
+}
+
+/// Gives back an empty write buffer.
+pub(crate) fn give_write(buf: BytesMut) {
+    give(&WRITE, buf);
+}
+
+fn take(pool: &'static LocalKey<Pool>, capacity: usize) -> BytesMut {
+    let pooled = pool.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
     match pooled {
         Some(mut buf) => {
             buf.reserve(capacity);
@@ -31,8 +56,7 @@ pub(crate) fn take(capacity: usize) -> BytesMut {
     }
 }
 
-/// Gives back an empty buffer.
-pub(crate) fn give(mut buf: BytesMut) {
+fn give(pool: &'static LocalKey<Pool>, mut buf: BytesMut) {
     debug_assert!(buf.is_empty());
     // After a message was split off its front, the buffer is a view into the tail of that
     // message's allocation, and its own capacity says nothing of the allocation's size.
@@ -42,7 +66,7 @@ pub(crate) fn give(mut buf: BytesMut) {
         return;
     }
     // During thread teardown the pool may be gone; the buffer is simply freed.
-    let _ = POOL.try_with(|pool| {
+    let _ = pool.try_with(|pool| {
         let mut pool = pool.borrow_mut();
         if pool.len() < POOL_LEN {
             pool.push(buf);
@@ -56,10 +80,10 @@ mod tests {
 
     #[test]
     fn a_given_buffer_is_taken_again_without_allocating() {
-        let buf = take(8192);
+        let buf = take_read(8192);
         let ptr = buf.as_ptr();
-        give(buf);
-        let again = take(4096);
+        give_read(buf);
+        let again = take_read(4096);
         assert_eq!(again.as_ptr(), ptr);
         assert!(again.capacity() >= 8192);
     }
@@ -74,23 +98,37 @@ mod tests {
             "a small view of a large allocation"
         );
         drop(message);
-        give(buf);
-        POOL.with(|pool| assert!(pool.borrow().is_empty()));
+        give_read(buf);
+        READ.with(|pool| assert!(pool.borrow().is_empty()));
         // A small buffer whose message is gone is kept.
         let mut buf = BytesMut::with_capacity(4096);
         buf.extend_from_slice(&[1; 1000]);
         drop(buf.split_to(1000).freeze());
-        give(buf);
-        POOL.with(|pool| assert_eq!(pool.borrow().len(), 1));
+        give_read(buf);
+        READ.with(|pool| assert_eq!(pool.borrow().len(), 1));
     }
 
     #[test]
     fn oversized_and_full_pools_free_instead() {
-        give(BytesMut::with_capacity(KEEP_CAPACITY + 1));
-        assert!(take(1).capacity() <= KEEP_CAPACITY.max(1));
+        give_read(BytesMut::with_capacity(KEEP_CAPACITY + 1));
+        assert!(take_read(1).capacity() <= KEEP_CAPACITY.max(1));
         for _ in 0..POOL_LEN + 8 {
-            give(BytesMut::with_capacity(16));
+            give_read(BytesMut::with_capacity(16));
         }
-        POOL.with(|pool| assert_eq!(pool.borrow().len(), POOL_LEN));
+        READ.with(|pool| assert_eq!(pool.borrow().len(), POOL_LEN));
+    }
+
+    #[test]
+    fn write_buffers_are_pooled_apart_from_read_buffers() {
+        assert_eq!(
+            take_write().capacity(),
+            0,
+            "an empty pool allocates nothing"
+        );
+        let buf = BytesMut::with_capacity(2048);
+        let ptr = buf.as_ptr();
+        give_write(buf);
+        assert_ne!(take_read(16).as_ptr(), ptr, "a read takes no write buffer");
+        assert_eq!(take_write().as_ptr(), ptr);
     }
 }

@@ -17,8 +17,9 @@ use crate::error::Error;
 use crate::pool;
 use crate::rng;
 
-/// Write buffer capacity an idle connection keeps for its next reply; more is freed.
-const IDLE_WRITE_BUFFER: usize = 1024;
+/// Capacity an idle connection keeps in its queue of large frames (32 entries); a queue that
+/// grew past it for a burst is freed. Its write buffer goes back to the thread's pool.
+const IDLE_QUEUE_BYTES: usize = 1024;
 
 /// An open WebSocket connection over the byte stream `S`.
 ///
@@ -184,6 +185,7 @@ where
     pub async fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
+        self.lend_write_buffer();
         self.conn.send_unencoded(message)?;
         self.flush_unless_receiving(false).await
     }
@@ -352,8 +354,8 @@ where
     /// Reads once from the stream into the connection's read buffer.
     ///
     /// A connection whose read finds nothing while its buffers are empty is idle: it gives
-    /// its read buffer back to the thread's pool and lets go of a write buffer that grew, so
-    /// that idle connections hold no buffer memory.
+    /// its read and write buffers back to the thread's pools (and frees a large-frame queue
+    /// that grew), so that idle connections hold no buffer memory.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         // Room for the rest of a large frame in one go, but never more than what has
         // arrived: the buffer grows with the data, not with the declared length.
@@ -362,14 +364,18 @@ where
         let buf = self.conn.read_buf();
         let want = chunk.max(missing.min(buf.len()));
         if buf.capacity() == 0 {
-            *buf = pool::take(want);
+            *buf = pool::take_read(want);
         } else if buf.capacity() - buf.len() < want / 2 {
             buf.reserve(want);
         }
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
         if read.is_pending() && buf.is_empty() {
-            pool::give(std::mem::take(buf));
-            self.conn.transmit().shrink_to(IDLE_WRITE_BUFFER);
+            pool::give_read(std::mem::take(buf));
+            let transmit = self.conn.transmit();
+            if let Some(buf) = transmit.take_buffer() {
+                pool::give_write(buf);
+            }
+            transmit.shrink_to(IDLE_QUEUE_BYTES);
         }
         read
     }
@@ -408,11 +414,21 @@ where
 
     pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
         let closing = message.is_close();
+        self.lend_write_buffer();
         self.conn.send(message)?;
         if closing {
             self.arm_close_deadline();
         }
         Ok(())
+    }
+
+    /// Gives the connection a write buffer from the thread's pool if it went idle without
+    /// one, so that sending after idling does not allocate.
+    fn lend_write_buffer(&mut self) {
+        let transmit = self.conn.transmit();
+        if !transmit.has_buffer() {
+            transmit.set_buffer(pool::take_write());
+        }
     }
 
     /// Writes everything queued and flushes the stream.
