@@ -270,8 +270,9 @@ impl Connection {
     #[inline]
     pub fn poll_message(&mut self) -> Result<Option<Message>, ProtocolError> {
         // Inlined into the caller for the usual small message, so that the message is built
-        // where the caller wants it rather than copied out of a returned value.
-        if self.frame.is_none() && self.state == State::Open {
+        // where the caller wants it rather than copied out of a returned value. Everything
+        // else, and each frame after a control frame or fragment, takes the general path.
+        if self.frame.is_none() && self.wants_read() {
             match self.read_small_message() {
                 Some(Ok(message)) => return Ok(Some(message)),
                 Some(Err(error)) => {
@@ -300,9 +301,6 @@ impl Connection {
     fn read_message(&mut self) -> Result<Option<Message>, ProtocolError> {
         loop {
             if self.frame.is_none() {
-                if let Some(message) = self.read_small_message() {
-                    return message.map(Some);
-                }
                 let Some((header, header_len)) = FrameHeader::decode(&self.read_buf)? else {
                     return Ok(None);
                 };

@@ -220,6 +220,24 @@ fn sent_fragments_reassemble() {
 }
 
 #[test]
+fn messages_still_arrive_while_closing() {
+    let (mut c, mut s) = (client(), server());
+    s.close(None).unwrap();
+    assert_eq!(s.state(), State::Closing);
+    // Sent before the client saw the server's Close: small, larger, then invalid text.
+    c.send(Message::text("small")).unwrap();
+    c.send(Message::binary(vec![7; 300])).unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(
+        drain(&mut s),
+        [Message::text("small"), Message::binary(vec![7; 300])]
+    );
+    s.handle_read(&to_server(0x81, b"a\xbb"));
+    assert_eq!(s.poll_message(), Err(ProtocolError::InvalidUtf8));
+    assert_eq!(s.state(), State::Failed);
+}
+
+#[test]
 fn close_handshake_started_by_the_client() {
     let (mut c, mut s) = (client(), server());
     c.close(Some(CloseFrame::new(CloseCode::new(4000), "bye")))
