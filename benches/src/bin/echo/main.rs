@@ -1,7 +1,7 @@
 //! The echo benchmark: swell side by side with its peers and a raw TCP echo, in one run.
 //!
 //! ```text
-//! cargo run --release -p swell-benches --bin echo              # everything (~10 min)
+//! cargo run --release -p swell-benches --bin echo              # everything (~15 min)
 //! cargo run --release -p swell-benches --bin echo -- --quick   # a few cells, one round
 //! ```
 //!
@@ -10,11 +10,13 @@
 //! Every cell (payload, text or binary, connections, messages in flight) is measured for
 //! each server in turn, and the rounds repeat that interleaving, so that drift in the machine
 //! hits every server alike. The table gives medians over rounds: messages per second,
-//! messages per second of server CPU (user + system, from `/proc`), and each server's ratio to
-//! swell. Then, with fresh server processes, the server's resident memory per connection
-//! with 10,000 idle connections, before and after each has echoed one 16 KiB message.
+//! messages per second of server CPU (the server's run time, from `/proc`), and each
+//! server's ratio to swell. Many short rounds rather than a few long ones: on a shared machine
+//! the medians of nine 250 ms windows move less from run to run than those of three 700 ms
+//! ones. Then, with fresh server processes, the server's resident memory per connection with
+//! 10,000 idle connections, before and after each has echoed one 16 KiB message.
 //!
-//! Options: `--rounds N` (default 3), `--window MS` (measured time per cell, default 500),
+//! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
 //! `--servers a,b,..`, `--idle N` (connections for the memory part, default 10000; 0 skips
 //! it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`;
 //! for profiling one case), `--markdown FILE` (also write the tables as Markdown).
@@ -45,8 +47,27 @@ impl Drop for Server {
     }
 }
 
-/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
+/// CPU seconds the process has used: the sum of its threads' run time from
+/// `/proc/PID/task/*/schedstat` (nanoseconds), or, where that is not available, user + system
+/// time from `/proc/PID/stat` (clock ticks, 10 ms: ±1.5% of a 700 ms window).
 pub(crate) fn cpu_seconds(pid: u32) -> f64 {
+    scheduled_seconds(pid).unwrap_or_else(|| ticked_seconds(pid))
+}
+
+fn scheduled_seconds(pid: u32) -> Option<f64> {
+    // A thread that ends between listing and reading is skipped.
+    let nanos: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    // A kernel without schedstat support reports zero.
+    (nanos > 0).then_some(nanos as f64 / 1e9)
+}
+
+fn ticked_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
@@ -58,12 +79,8 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     // utime and stime are fields 14 and 15; `rest` starts at field 3.
-    (ticks(11) + ticks(12)) / clock_ticks()
-}
-
-fn clock_ticks() -> f64 {
     // USER_HZ is 100 on every Linux architecture the benchmark runs on.
-    100.0
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Resident memory of the process in bytes, from `/proc/PID/status`.
@@ -118,8 +135,8 @@ struct Options {
 
 fn options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        rounds: 3,
-        window: Duration::from_millis(500),
+        rounds: 9,
+        window: Duration::from_millis(250),
         servers: servers::SERVERS.to_vec(),
         idle: 10_000,
         quick: false,
@@ -385,7 +402,54 @@ async fn throughput(options: &Options, report: &mut String) -> std::io::Result<(
         "\n### Messages per second of server CPU (ratio to swell)\n"
     );
     table(report, &cells, &names, &results, |r| r.1);
+    if options.rounds > 1 {
+        spread(report, &cells, &names, &results);
+    }
     Ok(())
+}
+
+/// How much the rounds of one cell disagree: for each server and kind of cell, the median
+/// over cells of (highest - lowest) / median messages per second. Ratios between servers
+/// smaller than this are ties.
+fn spread(report: &mut String, cells: &[Cell], names: &[&str], results: &[Vec<Vec<(f64, f64)>>]) {
+    let _ = writeln!(
+        report,
+        "\n### Spread over rounds (median over cells of (max - min) / median, messages per second)\n"
+    );
+    let _ = write!(report, "| in flight |");
+    for name in names {
+        let _ = write!(report, " {name} |");
+    }
+    let _ = write!(report, "\n| --- |");
+    for _ in names {
+        let _ = write!(report, " ---: |");
+    }
+    let _ = writeln!(report);
+    for in_flight in [1, 16] {
+        let rows: Vec<&Vec<Vec<(f64, f64)>>> = cells
+            .iter()
+            .zip(results)
+            .filter(|(cell, _)| cell.load.in_flight == in_flight)
+            .map(|(_, servers)| servers)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(report, "| {in_flight} |");
+        for s in 0..names.len() {
+            let mut spreads: Vec<f64> = rows
+                .iter()
+                .map(|servers| {
+                    let mut rates: Vec<f64> = servers[s].iter().map(|r| r.0).collect();
+                    let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    (high - low) / median(&mut rates)
+                })
+                .collect();
+            let _ = write!(report, " {:.0}% |", median(&mut spreads) * 100.0);
+        }
+        let _ = writeln!(report);
+    }
 }
 
 fn table(
