@@ -1,7 +1,7 @@
 //! The echo benchmark: swell side by side with its peers and a raw TCP echo, in one run.
 //!
 //! ```text
-//! cargo run --release -p swell-benches --bin echo              # everything (~15 min)
+//! cargo run --release -p swell-benches --bin echo              # everything (~14 min)
 //! cargo run --release -p swell-benches --bin echo -- --quick   # a few cells, one round
 //! ```
 //!
@@ -11,9 +11,9 @@
 //! each server in turn, and the rounds repeat that interleaving, so that drift in the machine
 //! hits every server alike. The table gives medians over rounds: messages per second,
 //! messages per second of server CPU (the server's run time, from `/proc`), and each
-//! server's ratio to swell. Many short rounds rather than a few long ones: on a shared machine
-//! the medians of nine 250 ms windows move less from run to run than those of three 700 ms
-//! ones. Then, with fresh server processes, the server's resident memory per connection with
+//! server's ratio to swell. Many short rounds rather than a few long ones, so that a slow
+//! spell of a shared machine falls in few of the rounds a median is taken over. Then, with
+//! fresh server processes, the server's resident memory per connection with
 //! 10,000 idle connections, before and after each has echoed one 16 KiB message.
 //!
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
@@ -49,7 +49,7 @@ impl Drop for Server {
 
 /// CPU seconds the process has used: the sum of its threads' run time from
 /// `/proc/PID/task/*/schedstat` (nanoseconds), or, where that is not available, user + system
-/// time from `/proc/PID/stat` (clock ticks, 10 ms: ±1.5% of a 700 ms window).
+/// time from `/proc/PID/stat` (clock ticks of 10 ms: ±4% of a 250 ms window).
 pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     scheduled_seconds(pid).unwrap_or_else(|| ticked_seconds(pid))
 }
