@@ -1,0 +1,144 @@
+//! The tokio facade's own work per message: `WebSocket::recv` and `send` echoing over an
+//! in-memory stream, so that no system call is measured. Each read of the stream brings
+//! `per_read` small client frames and is preceded by one `Pending`, as a socket with nothing
+//! to read would give: the connection goes idle between reads, as it does in ping-pong.
+//!
+//! ```text
+//! cargo bench -p swell-benches --bench facade
+//! ```
+
+// criterion_group! and criterion_main! define undocumented functions.
+#![allow(missing_docs)]
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use swell::{Config, WebSocket};
+use swell_frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Role, apply_mask};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// `count` masked binary client frames of `size` bytes each, back to back.
+fn frames(size: usize, count: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: OpCode::Binary,
+            mask: Some(KEY),
+            payload_len: size as u64,
+        };
+        let mut head = [0; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        out.extend_from_slice(&head[..n]);
+        let start = out.len();
+        out.resize(start + size, b'x');
+        apply_mask(&mut out[start..], KEY);
+    }
+    out
+}
+
+/// A stream whose every other read is `Pending` and whose writes are discarded.
+struct Loop {
+    input: Vec<u8>,
+    ready: bool,
+    written: usize,
+}
+
+impl AsyncRead for Loop {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.ready {
+            // Nothing to read yet; it arrives as soon as the task is polled again.
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.ready = false;
+        buf.put_slice(&self.input);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Loop {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        b: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.written += b.len();
+        Poll::Ready(Ok(b.len()))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let n = bufs.iter().map(|b| b.len()).sum();
+        self.written += n;
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn echo(c: &mut Criterion) {
+    let mut group = c.benchmark_group("facade");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for per_read in [1, 16] {
+        group.throughput(Throughput::Elements(per_read as u64));
+        group.bench_function(format!("echo_16B_{per_read}_per_read"), |b| {
+            let stream = Loop {
+                input: frames(16, per_read),
+                ready: false,
+                written: 0,
+            };
+            let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default(), &[]);
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        for _ in 0..per_read {
+                            let message = ws.recv().await.expect("open").expect("valid");
+                            ws.send(message).await.expect("open");
+                        }
+                    }
+                    start.elapsed()
+                })
+            });
+            // The replies were written, not just queued.
+            assert!(ws.get_ref().written > 0);
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    targets = echo
+}
+criterion_main!(benches);
