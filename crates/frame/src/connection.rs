@@ -273,6 +273,10 @@ impl Connection {
         // where the caller wants it rather than copied out of a returned value. Everything
         // else, and each frame after a control frame or fragment, takes the general path.
         if self.frame.is_none() && self.wants_read() {
+            if self.read_buf.is_empty() {
+                // Between frames with nothing read: what the general path would find too.
+                return Ok(None);
+            }
             match self.read_small_message() {
                 Some(Ok(message)) => return Ok(Some(message)),
                 Some(Err(error)) => {

@@ -122,7 +122,13 @@ impl Buf for Transmit {
         );
         while cnt > 0 {
             let Some(front) = self.chunks.front_mut() else {
-                self.tail.advance(cnt);
+                if cnt == self.tail.len() {
+                    // All written: the next frames go to the start of the same space, where
+                    // advancing would leave it behind for a later `reserve` to reclaim.
+                    self.tail.clear();
+                } else {
+                    self.tail.advance(cnt);
+                }
                 return;
             };
             if cnt < front.len() {
@@ -180,7 +186,39 @@ mod tests {
         assert!(t.take_buffer().is_none(), "frames wait in it");
         t.advance(5);
         let back = t.take_buffer().expect("empty now");
-        assert_eq!(back.as_ptr(), ptr.wrapping_add(5));
+        assert_eq!(back.as_ptr(), ptr);
         assert!(!t.has_buffer());
+    }
+
+    #[test]
+    fn a_wholly_written_tail_is_reused_from_its_start() {
+        let mut t = Transmit::default();
+        t.set_buffer(BytesMut::with_capacity(64));
+        t.tail().extend_from_slice(b"0123456789");
+        let start = t.tail.as_ptr();
+        t.advance(4);
+        assert_eq!(t.chunk(), b"456789");
+        assert_eq!(
+            t.tail.as_ptr(),
+            start.wrapping_add(4),
+            "a partial write advances"
+        );
+        t.advance(6);
+        assert!(t.is_empty());
+        t.tail().extend_from_slice(b"next");
+        assert_eq!(t.chunk(), b"next");
+        assert_eq!(
+            t.tail.as_ptr(),
+            start.wrapping_add(4),
+            "written space is not reclaimed"
+        );
+        t.advance(4);
+        t.tail().extend_from_slice(b"again");
+        assert_eq!(
+            t.tail.as_ptr(),
+            start.wrapping_add(4),
+            "a whole write keeps the place"
+        );
+        assert!(t.tail.capacity() >= 60);
     }
 }

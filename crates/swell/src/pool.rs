@@ -24,9 +24,11 @@ thread_local! {
     static WRITE: Pool = const { RefCell::new(Vec::new()) };
 }
 
-/// A read buffer with room for at least `capacity` bytes.
-pub(crate) fn take_read(capacity: usize) -> BytesMut {
-    take(&READ, capacity)
+/// A read buffer from the pool, or an empty one (which allocates nothing) if it has none.
+/// It may be the tail of an allocation whose front still backs a message; the caller
+/// reserves what it needs, which reclaims or allocates only when the room left is short.
+pub(crate) fn take_read() -> BytesMut {
+    take(&READ)
 }
 
 /// Gives back an empty read buffer.
@@ -34,10 +36,10 @@ pub(crate) fn give_read(buf: BytesMut) {
     give(&READ, buf);
 }
 
-/// A write buffer, allocated only when the pool has none: the frames encoded into it reserve
-/// what they need.
+/// A write buffer from the pool, or an empty one (which allocates nothing) if it has none:
+/// the frames encoded into it reserve what they need.
 pub(crate) fn take_write() -> BytesMut {
-    take(&WRITE, 0)
+    take(&WRITE)
 }
 
 /// Gives back an empty write buffer.
@@ -45,15 +47,11 @@ pub(crate) fn give_write(buf: BytesMut) {
     give(&WRITE, buf);
 }
 
-fn take(pool: &'static LocalKey<Pool>, capacity: usize) -> BytesMut {
-    let pooled = pool.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
-    match pooled {
-        Some(mut buf) => {
-            buf.reserve(capacity);
-            buf
-        }
-        None => BytesMut::with_capacity(capacity),
-    }
+fn take(pool: &'static LocalKey<Pool>) -> BytesMut {
+    pool.try_with(|pool| pool.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn give(pool: &'static LocalKey<Pool>, mut buf: BytesMut) {
@@ -80,10 +78,11 @@ mod tests {
 
     #[test]
     fn a_given_buffer_is_taken_again_without_allocating() {
-        let buf = take_read(8192);
+        assert_eq!(take_read().capacity(), 0, "an empty pool allocates nothing");
+        let buf = BytesMut::with_capacity(8192);
         let ptr = buf.as_ptr();
         give_read(buf);
-        let again = take_read(4096);
+        let again = take_read();
         assert_eq!(again.as_ptr(), ptr);
         assert!(again.capacity() >= 8192);
     }
@@ -111,7 +110,7 @@ mod tests {
     #[test]
     fn oversized_and_full_pools_free_instead() {
         give_read(BytesMut::with_capacity(KEEP_CAPACITY + 1));
-        assert!(take_read(1).capacity() <= KEEP_CAPACITY.max(1));
+        assert_eq!(take_read().capacity(), 0, "the oversized one was freed");
         for _ in 0..POOL_LEN + 8 {
             give_read(BytesMut::with_capacity(16));
         }
@@ -128,7 +127,7 @@ mod tests {
         let buf = BytesMut::with_capacity(2048);
         let ptr = buf.as_ptr();
         give_write(buf);
-        assert_ne!(take_read(16).as_ptr(), ptr, "a read takes no write buffer");
+        assert_ne!(take_read().as_ptr(), ptr, "a read takes no write buffer");
         assert_eq!(take_write().as_ptr(), ptr);
     }
 }

@@ -364,8 +364,12 @@ where
         let buf = self.conn.read_buf();
         let want = chunk.max(missing.min(buf.len()));
         if buf.capacity() == 0 {
-            *buf = pool::take_read(want);
-        } else if buf.capacity() - buf.len() < want / 2 {
+            *buf = pool::take_read();
+        }
+        // Half the room asked for is enough to read into: a pooled buffer is usually the
+        // tail of the space the last message was read into, and reclaiming that space on
+        // every read would cost more than it saves.
+        if buf.capacity() - buf.len() < want.div_ceil(2) {
             buf.reserve(want);
         }
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
