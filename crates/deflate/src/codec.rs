@@ -68,8 +68,11 @@ impl Deflate {
             if len > max_len {
                 return Err(DecodeError::TooLarge);
             }
-            // One byte of room past the limit tells "exactly full" from "too large".
-            let room = len.clamp(4096, MAX_STEP).min(max_len + 1 - len);
+            // One byte of room past the limit tells "exactly full" from "too large" (and a
+            // limit of `usize::MAX`, no limit, must not overflow).
+            let room = len
+                .clamp(4096, MAX_STEP)
+                .min((max_len - len).saturating_add(1));
             out.resize(len + room, 0);
             let (in_before, out_before) =
                 (self.decompressor.total_in(), self.decompressor.total_out());
@@ -275,6 +278,16 @@ mod tests {
         session(false).encode(&zeros[..limit], &mut small);
         assert_eq!(session(false).decode(&small, true, &mut out, limit), Ok(()));
         assert_eq!(out.len(), limit);
+    }
+
+    #[test]
+    fn no_limit_is_a_limit_of_usize_max() {
+        let mut compressed = BytesMut::new();
+        assert!(session(false).encode(&[7; 10_000], &mut compressed));
+        let mut out = BytesMut::new();
+        let result = session(false).decode(&compressed, true, &mut out, usize::MAX);
+        assert_eq!(result, Ok(()));
+        assert_eq!(&out[..], [7; 10_000]);
     }
 
     #[test]
