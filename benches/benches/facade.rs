@@ -16,32 +16,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::client_frames;
 use swell::{Config, WebSocket};
-use swell_frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Role, apply_mask};
+use swell_frame::{OpCode, Role};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// `count` masked binary client frames of `size` bytes each, back to back.
-fn frames(size: usize, count: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for _ in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode: OpCode::Binary,
-            mask: Some(KEY),
-            payload_len: size as u64,
-        };
-        let mut head = [0; MAX_HEADER_LEN];
-        let n = header.encode(&mut head);
-        out.extend_from_slice(&head[..n]);
-        let start = out.len();
-        out.resize(start + size, b'x');
-        apply_mask(&mut out[start..], KEY);
-    }
-    out
-}
+mod support;
 
 /// A stream whose every other read is `Pending` and whose writes are discarded.
 struct Loop {
@@ -110,7 +90,7 @@ fn echo(c: &mut Criterion) {
         group.throughput(Throughput::Elements(per_read as u64));
         group.bench_function(format!("echo_16B_{per_read}_per_read"), |b| {
             let stream = Loop {
-                input: frames(16, per_read),
+                input: client_frames(OpCode::Binary, 16, per_read),
                 ready: false,
                 written: 0,
             };

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use support::{KEY, client_frames};
 use swell_frame::{
     Config, Connection, FrameHeader, MAX_HEADER_LEN, Message, OpCode, Utf8Bytes, apply_mask,
 };
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+mod support;
 
 fn masking(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
@@ -71,28 +72,6 @@ fn utf8(c: &mut Criterion) {
     group.finish();
 }
 
-/// `count` masked client frames of `size` bytes each, back to back.
-fn stream(opcode: OpCode, size: usize, count: usize) -> Vec<u8> {
-    let payload = vec![b'x'; size];
-    let mut out = Vec::with_capacity(count * (size + MAX_HEADER_LEN));
-    for _ in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode,
-            mask: Some(KEY),
-            payload_len: size as u64,
-        };
-        let mut head = [0; MAX_HEADER_LEN];
-        let n = header.encode(&mut head);
-        out.extend_from_slice(&head[..n]);
-        let start = out.len();
-        out.extend_from_slice(&payload);
-        apply_mask(&mut out[start..], KEY);
-    }
-    out
-}
-
 fn core(c: &mut Criterion) {
     let mut group = c.benchmark_group("core");
     let cases = [
@@ -103,7 +82,7 @@ fn core(c: &mut Criterion) {
         ("large_text", OpCode::Text, 1 << 20, 16),
     ];
     for (name, opcode, size, count) in cases {
-        let input = stream(opcode, size, count);
+        let input = client_frames(opcode, size, count);
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_function(name, |b| {
             let mut conn = Connection::server(Config::default());
@@ -125,7 +104,7 @@ fn core(c: &mut Criterion) {
         ("echo16_binary", OpCode::Binary),
         ("echo16_text", OpCode::Text),
     ] {
-        let input = stream(opcode, 16, 16);
+        let input = client_frames(opcode, 16, 16);
         group.throughput(Throughput::Elements(16));
         group.bench_function(name, |b| {
             let mut conn = Connection::server(Config::default());
