@@ -416,15 +416,7 @@ fn spread(report: &mut String, cells: &[Cell], names: &[&str], results: &[Vec<Ve
         report,
         "\n### Spread over rounds (median over cells of (max - min) / median, messages per second)\n"
     );
-    let _ = write!(report, "| in flight |");
-    for name in names {
-        let _ = write!(report, " {name} |");
-    }
-    let _ = write!(report, "\n| --- |");
-    for _ in names {
-        let _ = write!(report, " ---: |");
-    }
-    let _ = writeln!(report);
+    header_rows(report, &["in flight"], names);
     for in_flight in [1, 16] {
         let rows: Vec<&Vec<Vec<(f64, f64)>>> = cells
             .iter()
@@ -459,15 +451,7 @@ fn table(
     results: &[Vec<Vec<(f64, f64)>>],
     pick: impl Fn(&(f64, f64)) -> f64,
 ) {
-    let _ = write!(report, "| in flight | payload | conns |");
-    for name in names {
-        let _ = write!(report, " {name} |");
-    }
-    let _ = write!(report, "\n| --- | --- | --- |");
-    for _ in names {
-        let _ = write!(report, " ---: |");
-    }
-    let _ = writeln!(report);
+    header_rows(report, &["in flight", "payload", "conns"], names);
     for (c, cell) in cells.iter().enumerate() {
         let medians: Vec<f64> = results[c]
             .iter()
@@ -488,6 +472,22 @@ fn table(
         }
         let _ = writeln!(report);
     }
+}
+
+/// A Markdown table's head: the `leading` columns, then one right-aligned column per server.
+fn header_rows(report: &mut String, leading: &[&str], names: &[&str]) {
+    let _ = write!(report, "|");
+    for column in leading.iter().chain(names) {
+        let _ = write!(report, " {column} |");
+    }
+    let _ = write!(report, "\n|");
+    for _ in leading {
+        let _ = write!(report, " --- |");
+    }
+    for _ in names {
+        let _ = write!(report, " ---: |");
+    }
+    let _ = writeln!(report);
 }
 
 fn thousands(v: f64) -> String {
