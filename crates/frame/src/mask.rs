@@ -4,6 +4,9 @@
 ///
 /// Masking and unmasking are the same operation.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
+    if buf.len() <= 16 {
+        return mask_short(buf, key);
+    }
     // Eight 64-bit lanes per step: the loop body is plain XOR of fixed-size arrays, which the
     // compiler turns into vector instructions without any `unsafe` here.
     let word = u64::from_ne_bytes([
@@ -27,6 +30,41 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     // Every block and lane above is a multiple of 4 bytes long, so the tail starts at key[0].
     for (byte, k) in lanes.into_remainder().iter_mut().zip(key.iter().cycle()) {
         *byte ^= k;
+    }
+}
+
+/// Masks at most 16 bytes with two loads and two stores that may overlap: both words are read
+/// before either is written, so the bytes they share get the same, correct value twice. Small
+/// messages are the common case, and the general loop spends more on its setup than on them.
+#[inline]
+fn mask_short(buf: &mut [u8], key: [u8; 4]) {
+    let len = buf.len();
+    let key = u32::from_ne_bytes(key);
+    // The key as it lines up with the last `n` bytes, which start at payload offset `len - n`:
+    // the key bytes rotated left by that offset, in memory order.
+    let tail_key = |n: usize| {
+        let bits = 8 * ((len - n) % 4) as u32;
+        if cfg!(target_endian = "little") {
+            key.rotate_right(bits)
+        } else {
+            key.rotate_left(bits)
+        }
+    };
+    let wide = |key: u32| u64::from(key) << 32 | u64::from(key);
+    if len >= 8 {
+        let head = u64::from_ne_bytes(buf[..8].try_into().expect("8 bytes"));
+        let tail = u64::from_ne_bytes(buf[len - 8..].try_into().expect("8 bytes"));
+        buf[..8].copy_from_slice(&(head ^ wide(key)).to_ne_bytes());
+        buf[len - 8..].copy_from_slice(&(tail ^ wide(tail_key(8))).to_ne_bytes());
+    } else if len >= 4 {
+        let head = u32::from_ne_bytes(buf[..4].try_into().expect("4 bytes"));
+        let tail = u32::from_ne_bytes(buf[len - 4..].try_into().expect("4 bytes"));
+        buf[..4].copy_from_slice(&(head ^ key).to_ne_bytes());
+        buf[len - 4..].copy_from_slice(&(tail ^ tail_key(4)).to_ne_bytes());
+    } else {
+        for (byte, k) in buf.iter_mut().zip(key.to_ne_bytes()) {
+            *byte ^= k;
+        }
     }
 }
 
