@@ -775,16 +775,15 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         };
+        let share = mask.is_none() && payload.len() >= SHARE_PAYLOAD_AT;
         let tail = self.transmit.tail();
-        if mask.is_none() && payload.len() >= SHARE_PAYLOAD_AT {
-            tail.reserve(MAX_HEADER_LEN);
-            header.put(tail);
+        // One reservation for the whole frame, or for its header when the payload is shared.
+        tail.reserve(MAX_HEADER_LEN + if share { 0 } else { payload.len() });
+        header.put(tail);
+        if share {
             self.transmit.push_chunk(payload);
             return;
         }
-        // One reservation for the whole frame.
-        tail.reserve(MAX_HEADER_LEN + payload.len());
-        header.put(tail);
         let start = tail.len();
         tail.extend_from_slice(&payload);
         if let Some(key) = mask {

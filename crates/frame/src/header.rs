@@ -1,6 +1,6 @@
 //! The frame header (RFC 6455 §5.2): decoding from and encoding into plain byte slices.
 
-use bytes::BufMut;
+use bytes::BytesMut;
 
 use crate::error::ProtocolError;
 
@@ -140,27 +140,51 @@ impl FrameHeader {
         MAX_HEADER_LEN - out.len()
     }
 
-    /// Appends the encoded header to `dst`, which must have room for it.
+    /// Appends the encoded header to `dst`.
     ///
     /// Each field is stored whole from a register; a header assembled byte by byte on the
     /// stack and then copied would stall the copy's load on the byte stores before it.
-    pub(crate) fn put(&self, dst: &mut impl BufMut) {
+    #[inline]
+    pub(crate) fn put(&self, dst: &mut impl HeaderDst) {
         let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.as_u8();
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         match self.payload_len {
-            n @ 0..=125 => dst.put_u16(u16::from_be_bytes([b0, mask_bit | n as u8])),
+            n @ 0..=125 => dst.put_array([b0, mask_bit | n as u8]),
             n @ 126..=0xFFFF => {
-                dst.put_u16(u16::from_be_bytes([b0, mask_bit | 126]));
-                dst.put_u16(n as u16);
+                dst.put_array([b0, mask_bit | 126]);
+                dst.put_array((n as u16).to_be_bytes());
             }
             n => {
-                dst.put_u16(u16::from_be_bytes([b0, mask_bit | 127]));
-                dst.put_u64(n);
+                dst.put_array([b0, mask_bit | 127]);
+                dst.put_array(n.to_be_bytes());
             }
         }
         if let Some(key) = self.mask {
-            dst.put_u32(u32::from_be_bytes(key));
+            dst.put_array(key);
         }
+    }
+}
+
+/// Where [`FrameHeader::put`] writes: appends of a size known where they are written, so
+/// each becomes one store. (`BytesMut`'s `BufMut::put_slice` is not inlined across crates,
+/// which turned every two-byte field into a call to `memcpy`.)
+pub(crate) trait HeaderDst {
+    fn put_array<const N: usize>(&mut self, bytes: [u8; N]);
+}
+
+impl HeaderDst for BytesMut {
+    #[inline]
+    fn put_array<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.extend_from_slice(&bytes);
+    }
+}
+
+impl HeaderDst for &mut [u8] {
+    #[inline]
+    fn put_array<const N: usize>(&mut self, bytes: [u8; N]) {
+        let (head, rest) = std::mem::take(self).split_at_mut(N);
+        head.copy_from_slice(&bytes);
+        *self = rest;
     }
 }
 
