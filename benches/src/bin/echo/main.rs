@@ -11,9 +11,10 @@
 //! each server in turn, and the rounds repeat that interleaving, so that drift in the machine
 //! hits every server alike. The table gives medians over rounds: messages per second,
 //! messages per second of server CPU (the server's run time, from `/proc`), and each
-//! server's ratio to swell. Many short rounds rather than a few long ones, so that a slow
-//! spell of a shared machine falls in few of the rounds a median is taken over. Then, with
-//! fresh server processes, the server's resident memory per connection with
+//! server's ratio to swell, the median of its per-round ratios (which cancels drift that
+//! spans the back-to-back runs of one cell). Many short rounds rather than a few long ones,
+//! so that a slow spell of a shared machine falls in few of the rounds a median is taken
+//! over. Then, with fresh server processes, the server's resident memory per connection with
 //! 10,000 idle connections, before and after each has echoed one 16 KiB message.
 //!
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
@@ -409,38 +410,49 @@ async fn throughput(options: &Options, report: &mut String) -> std::io::Result<(
 }
 
 /// How much the rounds of one cell disagree: for each server and kind of cell, the median
-/// over cells of (highest - lowest) / median messages per second. Ratios between servers
-/// smaller than this are ties.
+/// over cells of (highest - lowest) / median, first of the messages per second, then of the
+/// per-round ratio to swell that the tables give. Differences between servers smaller than
+/// these are ties.
 fn spread(report: &mut String, cells: &[Cell], names: &[&str], results: &[Vec<Vec<(f64, f64)>>]) {
     let _ = writeln!(
         report,
-        "\n### Spread over rounds (median over cells of (max - min) / median, messages per second)\n"
+        "\n### Spread over rounds (median over cells of (max - min) / median)\n"
     );
-    header_rows(report, &["in flight"], names);
-    for in_flight in [1, 16] {
-        let rows: Vec<&Vec<Vec<(f64, f64)>>> = cells
-            .iter()
-            .zip(results)
-            .filter(|(cell, _)| cell.load.in_flight == in_flight)
-            .map(|(_, servers)| servers)
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let _ = write!(report, "| {in_flight} |");
-        for s in 0..names.len() {
-            let mut spreads: Vec<f64> = rows
+    header_rows(report, &["in flight", "of"], names);
+    for (what, ratio) in [("messages per second", false), ("ratio to swell", true)] {
+        for in_flight in [1, 16] {
+            let rows: Vec<&Vec<Vec<(f64, f64)>>> = cells
                 .iter()
-                .map(|servers| {
-                    let mut rates: Vec<f64> = servers[s].iter().map(|r| r.0).collect();
-                    let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
-                    let high = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    (high - low) / median(&mut rates)
-                })
+                .zip(results)
+                .filter(|(cell, _)| cell.load.in_flight == in_flight)
+                .map(|(_, servers)| servers)
                 .collect();
-            let _ = write!(report, " {:.0}% |", median(&mut spreads) * 100.0);
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = write!(report, "| {in_flight} | {what} |");
+            for s in 0..names.len() {
+                if ratio && s == 0 {
+                    let _ = write!(report, " - |");
+                    continue;
+                }
+                let mut spreads: Vec<f64> = rows
+                    .iter()
+                    .map(|servers| {
+                        let mut values: Vec<f64> = servers[s]
+                            .iter()
+                            .zip(&servers[0])
+                            .map(|(r, swell)| if ratio { r.0 / swell.0 } else { r.0 })
+                            .collect();
+                        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+                        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        (high - low) / median(&mut values)
+                    })
+                    .collect();
+                let _ = write!(report, " {:.0}% |", median(&mut spreads) * 100.0);
+            }
+            let _ = writeln!(report);
         }
-        let _ = writeln!(report);
     }
 }
 
@@ -457,7 +469,21 @@ fn table(
             .iter()
             .map(|rounds| median(&mut rounds.iter().map(&pick).collect::<Vec<_>>()))
             .collect();
-        let swell = medians[0];
+        // Each ratio is the median of the per-round ratios: the servers of one cell run
+        // back to back within a round, so a slow spell of the machine that spans them
+        // cancels out, where it would not between medians taken apart.
+        let ratios: Vec<f64> = results[c]
+            .iter()
+            .map(|rounds| {
+                let mut ratios: Vec<f64> = rounds
+                    .iter()
+                    .zip(&results[c][0])
+                    .map(|(r, swell)| pick(r) / pick(swell))
+                    .filter(|ratio| ratio.is_finite())
+                    .collect();
+                median(&mut ratios)
+            })
+            .collect();
         let kind = if cell.load.text { "text" } else { "binary" };
         let _ = write!(
             report,
@@ -467,8 +493,8 @@ fn table(
             kind,
             cell.conns
         );
-        for m in &medians {
-            let _ = write!(report, " {} ({:.2}×) |", thousands(*m), m / swell);
+        for (m, ratio) in medians.iter().zip(&ratios) {
+            let _ = write!(report, " {} ({ratio:.2}×) |", thousands(*m));
         }
         let _ = writeln!(report);
     }
