@@ -95,6 +95,7 @@ fn echo(c: &mut Criterion) {
                 written: 0,
             };
             let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default(), &[]);
+            let mut echoed = 0;
             b.iter_custom(|iters| {
                 runtime.block_on(async {
                     let start = Instant::now();
@@ -104,11 +105,13 @@ fn echo(c: &mut Criterion) {
                             ws.send(message).await.expect("open");
                         }
                     }
+                    echoed += iters as usize * per_read;
                     start.elapsed()
                 })
             });
-            // The replies were written, not just queued.
-            assert!(ws.get_ref().written > 0);
+            // Every message was echoed whole: 2 header bytes and 16 of payload, unmasked.
+            runtime.block_on(ws.flush()).expect("flush");
+            assert_eq!(ws.get_ref().written, echoed * 18);
         });
     }
     group.finish();
