@@ -3,10 +3,18 @@
 /// XORs `buf` with the 4-byte masking `key`, as if `buf` began at payload offset 0.
 ///
 /// Masking and unmasking are the same operation.
+#[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
+    // Short payloads, the common case, are masked where the call is; the loop is a call.
     if buf.len() <= 16 {
-        return mask_short(buf, key);
+        mask_short(buf, key);
+    } else {
+        mask_long(buf, key);
     }
+}
+
+#[inline(never)]
+fn mask_long(buf: &mut [u8], key: [u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if buf.len() >= AVX2_FROM && std::is_x86_feature_detected!("avx2") {
         // SAFETY: `mask_words_avx2` only asks that the CPU supports AVX2, checked just above.
