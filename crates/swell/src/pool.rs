@@ -31,9 +31,18 @@ pub(crate) fn take_read() -> BytesMut {
     take(&READ)
 }
 
-/// Gives back an empty read buffer.
-pub(crate) fn give_read(buf: BytesMut) {
-    give(&READ, buf);
+/// Gives back an empty read buffer. `unchecked` says it may sit on an allocation other than
+/// the pooled one it was taken as: it was reserved since, or it never came from the pool.
+/// Such a buffer is checked as [`give_write`] checks every buffer. One that was not reserved
+/// is a view of the allocation it was pooled as, which was checked then, so it goes straight
+/// back: in ping-pong that is every read, and the check would cost more than the rest of
+/// the pool's work.
+pub(crate) fn give_read(buf: BytesMut, unchecked: bool) {
+    if unchecked {
+        give(&READ, buf);
+    } else {
+        put(&READ, buf);
+    }
 }
 
 /// A write buffer from the pool, or an empty one (which allocates nothing) if it has none:
@@ -63,6 +72,15 @@ fn give(pool: &'static LocalKey<Pool>, mut buf: BytesMut) {
     if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY || buf.try_reclaim(KEEP_CAPACITY + 1) {
         return;
     }
+    put(pool, buf);
+}
+
+/// Keeps `buf`, whose allocation is known to be small enough, if the pool has room.
+fn put(pool: &'static LocalKey<Pool>, buf: BytesMut) {
+    debug_assert!(buf.is_empty());
+    if buf.capacity() == 0 {
+        return;
+    }
     // During thread teardown the pool may be gone; the buffer is simply freed.
     let _ = pool.try_with(|pool| {
         let mut pool = pool.borrow_mut();
@@ -81,10 +99,15 @@ mod tests {
         assert_eq!(take_read().capacity(), 0, "an empty pool allocates nothing");
         let buf = BytesMut::with_capacity(8192);
         let ptr = buf.as_ptr();
-        give_read(buf);
-        let again = take_read();
+        give_read(buf, true);
+        let mut again = take_read();
         assert_eq!(again.as_ptr(), ptr);
         assert!(again.capacity() >= 8192);
+        // Taken, used without reserving, given back unchecked: the same allocation again.
+        again.extend_from_slice(&[1; 100]);
+        drop(again.split_to(100));
+        give_read(again, false);
+        assert_eq!(take_read().as_ptr(), ptr.wrapping_add(100));
     }
 
     #[test]
@@ -97,22 +120,22 @@ mod tests {
             "a small view of a large allocation"
         );
         drop(message);
-        give_read(buf);
+        give_read(buf, true);
         READ.with(|pool| assert!(pool.borrow().is_empty()));
         // A small buffer whose message is gone is kept.
         let mut buf = BytesMut::with_capacity(4096);
         buf.extend_from_slice(&[1; 1000]);
         drop(buf.split_to(1000).freeze());
-        give_read(buf);
+        give_read(buf, true);
         READ.with(|pool| assert_eq!(pool.borrow().len(), 1));
     }
 
     #[test]
     fn oversized_and_full_pools_free_instead() {
-        give_read(BytesMut::with_capacity(KEEP_CAPACITY + 1));
+        give_read(BytesMut::with_capacity(KEEP_CAPACITY + 1), true);
         assert_eq!(take_read().capacity(), 0, "the oversized one was freed");
         for _ in 0..POOL_LEN + 8 {
-            give_read(BytesMut::with_capacity(16));
+            give_read(BytesMut::with_capacity(16), true);
         }
         READ.with(|pool| assert_eq!(pool.borrow().len(), POOL_LEN));
     }

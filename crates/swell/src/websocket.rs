@@ -47,6 +47,11 @@ pub struct WebSocket<S> {
     close_deadline: Option<Pin<Box<Sleep>>>,
     /// Bytes were written since the last flush of `io`.
     needs_flush: bool,
+    /// The read buffer may sit on an allocation other than the one it had when it was taken
+    /// from the pool: it was reserved since, or it never came from the pool. Only such a
+    /// buffer needs checking before it goes back (see [`pool::give_read`]). `poll_fill` is
+    /// the one place that reserves it; the `Connection` only appends to, splits and clears it.
+    read_buf_unchecked: bool,
 }
 
 /// How far the end of the connection has come.
@@ -82,6 +87,7 @@ where
             finish: Finish::Running,
             close_deadline: None,
             needs_flush: false,
+            read_buf_unchecked: true,
         }
     }
 
@@ -365,16 +371,18 @@ where
         let want = chunk.max(missing.min(buf.len()));
         if buf.capacity() == 0 {
             *buf = pool::take_read();
+            self.read_buf_unchecked = false;
         }
         // Half the room asked for is enough to read into: a pooled buffer is usually the
         // tail of the space the last message was read into, and reclaiming that space on
         // every read would cost more than it saves.
         if buf.capacity() - buf.len() < want.div_ceil(2) {
             buf.reserve(want);
+            self.read_buf_unchecked = true;
         }
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
         if read.is_pending() && buf.is_empty() {
-            pool::give_read(std::mem::take(buf));
+            pool::give_read(std::mem::take(buf), self.read_buf_unchecked);
             let transmit = self.conn.transmit();
             if let Some(buf) = transmit.take_buffer() {
                 pool::give_write(buf);
