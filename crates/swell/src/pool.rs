@@ -56,6 +56,11 @@ pub(crate) fn give_write(buf: BytesMut) {
     give(&WRITE, buf);
 }
 
+/// Whether the pool would free rather than keep `buf` for its capacity alone.
+pub(crate) fn too_large(buf: &BytesMut) -> bool {
+    buf.capacity() > KEEP_CAPACITY
+}
+
 fn take(pool: &'static LocalKey<Pool>) -> BytesMut {
     pool.try_with(|pool| pool.borrow_mut().pop())
         .ok()
@@ -68,8 +73,10 @@ fn give(pool: &'static LocalKey<Pool>, mut buf: BytesMut) {
     // After a message was split off its front, the buffer is a view into the tail of that
     // message's allocation, and its own capacity says nothing of the allocation's size.
     // Reclaiming succeeds when nothing else holds the allocation and it is larger than we
-    // keep: then it is freed here rather than kept alive in the pool.
-    if buf.capacity() == 0 || buf.capacity() > KEEP_CAPACITY || buf.try_reclaim(KEEP_CAPACITY + 1) {
+    // keep: then it is freed here rather than kept alive in the pool. While a message still
+    // holds it, this cannot tell; so a connection that knows its read buffer was reserved
+    // large frees it rather than giving it here.
+    if buf.capacity() == 0 || too_large(&buf) || buf.try_reclaim(KEEP_CAPACITY + 1) {
         return;
     }
     put(pool, buf);
@@ -88,6 +95,12 @@ fn put(pool: &'static LocalKey<Pool>, buf: BytesMut) {
             pool.push(buf);
         }
     });
+}
+
+/// Where the buffers in this thread's read pool start.
+#[cfg(test)]
+pub(crate) fn read_buffers() -> Vec<*const u8> {
+    READ.with(|pool| pool.borrow().iter().map(|buf| buf.as_ptr()).collect())
 }
 
 #[cfg(test)]

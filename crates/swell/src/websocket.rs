@@ -47,11 +47,22 @@ pub struct WebSocket<S> {
     close_deadline: Option<Pin<Box<Sleep>>>,
     /// Bytes were written since the last flush of `io`.
     needs_flush: bool,
-    /// The read buffer may sit on an allocation other than the one it had when it was taken
-    /// from the pool: it was reserved since, or it never came from the pool. Only such a
-    /// buffer needs checking before it goes back (see [`pool::give_read`]). `poll_fill` is
-    /// the one place that reserves it; the `Connection` only appends to, splits and clears it.
-    read_buf_unchecked: bool,
+    /// What is known of the allocation behind the read buffer, for when it goes back to the
+    /// pool. `poll_fill` is the one place that reserves the buffer; the `Connection` only
+    /// appends to, splits and clears it.
+    read_alloc: ReadAlloc,
+}
+
+/// The allocation behind a connection's read buffer, as far as the pool is concerned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ReadAlloc {
+    /// The one it was taken from the pool with, which was small enough to keep then.
+    Pooled,
+    /// Another one, or one of unknown size: it is checked before it is kept.
+    Unchecked,
+    /// One larger than the pool keeps, reserved for a large frame. It is never kept, even
+    /// while a message still shares it and it cannot be seen to be large.
+    Large,
 }
 
 /// How far the end of the connection has come.
@@ -87,7 +98,7 @@ where
             finish: Finish::Running,
             close_deadline: None,
             needs_flush: false,
-            read_buf_unchecked: true,
+            read_alloc: ReadAlloc::Unchecked,
         }
     }
 
@@ -371,18 +382,29 @@ where
         let want = chunk.max(missing.min(buf.len()));
         if buf.capacity() == 0 {
             *buf = pool::take_read();
-            self.read_buf_unchecked = false;
+            self.read_alloc = ReadAlloc::Pooled;
         }
         // Half the room asked for is enough to read into: a pooled buffer is usually the
         // tail of the space the last message was read into, and reclaiming that space on
         // every read would cost more than it saves.
         if buf.capacity() - buf.len() < want.div_ceil(2) {
             buf.reserve(want);
-            self.read_buf_unchecked = true;
+            // Right after a reservation the buffer's capacity is (nearly all of) its
+            // allocation, so a large one shows; once a message is split off, it no longer does.
+            self.read_alloc = if self.read_alloc == ReadAlloc::Large || pool::too_large(buf) {
+                ReadAlloc::Large
+            } else {
+                ReadAlloc::Unchecked
+            };
         }
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
         if read.is_pending() && buf.is_empty() {
-            pool::give_read(std::mem::take(buf), self.read_buf_unchecked);
+            let buf = std::mem::take(buf);
+            match self.read_alloc {
+                ReadAlloc::Pooled => pool::give_read(buf, false),
+                ReadAlloc::Unchecked => pool::give_read(buf, true),
+                ReadAlloc::Large => drop(buf),
+            }
             let transmit = self.conn.transmit();
             if let Some(buf) = transmit.take_buffer() {
                 pool::give_write(buf);
@@ -528,5 +550,67 @@ impl<S> std::fmt::Debug for WebSocket<S> {
             .field("conn", &self.conn)
             .field("protocol", &self.protocol)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Receives on `server` until a read finds nothing, so that it goes idle and gives its
+    /// buffers back to this thread's pool.
+    async fn go_idle(server: &mut WebSocket<tokio::io::DuplexStream>) {
+        let wait = tokio::time::timeout(Duration::from_millis(20), server.recv()).await;
+        assert!(wait.is_err(), "nothing more was sent");
+    }
+
+    fn pair(config: Config) -> [WebSocket<tokio::io::DuplexStream>; 2] {
+        let (client_io, server_io) = tokio::io::duplex(4 << 20);
+        [
+            WebSocket::from_raw(client_io, Role::Client, config.clone(), &[]),
+            WebSocket::from_raw(server_io, Role::Server, config, &[]),
+        ]
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_message_still_held_is_not_kept_alive_by_the_pool() {
+        let [mut client, mut server] = pair(Config::default());
+        let mut held = Vec::new();
+        let mut pooled = 0;
+        // How much of its allocation a message leaves behind depends on its size; some
+        // sizes leave a tail small enough to look like a buffer worth keeping.
+        for size in (100_000..400_000).step_by(13_000) {
+            client.send(Message::binary(vec![7; size])).await.unwrap();
+            let Some(Ok(Message::Binary(message))) = server.recv().await else {
+                panic!("the message");
+            };
+            go_idle(&mut server).await;
+            // The read buffer's tail starts where the message ends, in the same allocation.
+            let tail = message.as_ptr().wrapping_add(message.len());
+            if pool::read_buffers().contains(&tail) {
+                pooled += 1;
+            }
+            held.push(message);
+        }
+        assert_eq!(pooled, 0, "tails of held large messages were pooled");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn after_small_messages_the_read_buffer_goes_back_to_the_pool() {
+        let [mut client, mut server] = pair(Config::default());
+        for _ in 0..3 {
+            client.send(Message::binary(vec![1; 100])).await.unwrap();
+            let Some(Ok(Message::Binary(small))) = server.recv().await else {
+                panic!("the message");
+            };
+            go_idle(&mut server).await;
+            let tail = small.as_ptr().wrapping_add(small.len());
+            assert!(
+                pool::read_buffers().contains(&tail),
+                "kept for the next read"
+            );
+        }
     }
 }
