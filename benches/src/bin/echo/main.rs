@@ -439,11 +439,11 @@ fn spread(report: &mut String, cells: &[Cell], names: &[&str], results: &[Vec<Ve
                 let mut spreads: Vec<f64> = rows
                     .iter()
                     .map(|servers| {
-                        let mut values: Vec<f64> = servers[s]
-                            .iter()
-                            .zip(&servers[0])
-                            .map(|(r, swell)| if ratio { r.0 / swell.0 } else { r.0 })
-                            .collect();
+                        let mut values: Vec<f64> = if ratio {
+                            round_ratios(&servers[s], &servers[0], |r| r.0)
+                        } else {
+                            servers[s].iter().map(|r| r.0).collect()
+                        };
                         let low = values.iter().copied().fold(f64::INFINITY, f64::min);
                         let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                         (high - low) / median(&mut values)
@@ -454,6 +454,21 @@ fn spread(report: &mut String, cells: &[Cell], names: &[&str], results: &[Vec<Ve
             let _ = writeln!(report);
         }
     }
+}
+
+/// A server's ratio to swell in each round of one cell, by `pick`; rounds where swell
+/// measured nothing are left out.
+fn round_ratios(
+    rounds: &[(f64, f64)],
+    swell: &[(f64, f64)],
+    pick: impl Fn(&(f64, f64)) -> f64,
+) -> Vec<f64> {
+    rounds
+        .iter()
+        .zip(swell)
+        .map(|(r, swell)| pick(r) / pick(swell))
+        .filter(|ratio| ratio.is_finite())
+        .collect()
 }
 
 fn table(
@@ -474,15 +489,7 @@ fn table(
         // cancels out, where it would not between medians taken apart.
         let ratios: Vec<f64> = results[c]
             .iter()
-            .map(|rounds| {
-                let mut ratios: Vec<f64> = rounds
-                    .iter()
-                    .zip(&results[c][0])
-                    .map(|(r, swell)| pick(r) / pick(swell))
-                    .filter(|ratio| ratio.is_finite())
-                    .collect();
-                median(&mut ratios)
-            })
+            .map(|rounds| median(&mut round_ratios(rounds, &results[c][0], &pick)))
             .collect();
         let kind = if cell.load.text { "text" } else { "binary" };
         let _ = write!(
