@@ -5,7 +5,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::CloseFrame;
 use crate::error::{ProtocolError, SendError};
 use crate::extension::{DecodeError, MessageExtension};
-use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use crate::header::{FrameHeader, HeaderDst, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, apply_mask_at};
 use crate::message::Message;
 use crate::transmit::Transmit;
@@ -178,6 +178,7 @@ impl Connection {
     }
 
     /// This end's role.
+    #[inline]
     pub fn role(&self) -> Role {
         self.role
     }
@@ -188,12 +189,14 @@ impl Connection {
     }
 
     /// Where the connection is in its lifetime.
+    #[inline]
     pub fn state(&self) -> State {
         self.state
     }
 
     /// Whether input from the peer can still matter: the state is [`State::Open`] or
     /// [`State::Closing`].
+    #[inline]
     pub fn wants_read(&self) -> bool {
         matches!(self.state, State::Open | State::Closing)
     }
@@ -201,6 +204,7 @@ impl Connection {
     /// The buffer bytes from the peer are appended to, for reading straight from a transport.
     ///
     /// Only append: the start of the buffer may hold a frame already partly processed in place.
+    #[inline]
     pub fn read_buf(&mut self) -> &mut BytesMut {
         if !self.wants_read() {
             // Input after the end is ignored; do not let it pile up.
@@ -216,6 +220,7 @@ impl Connection {
 
     /// Bytes received and not yet handled by [`Connection::poll_message`]: while there are
     /// any, more messages may be ready without reading.
+    #[inline]
     pub fn buffered(&self) -> usize {
         let handled = self
             .frame
@@ -227,6 +232,7 @@ impl Connection {
     /// Payload bytes of the frame being received that have not arrived yet; 0 between
     /// frames. A hint for sizing the next read, never a reason to allocate by itself: the
     /// length is the peer's claim.
+    #[inline]
     pub fn frame_missing(&self) -> usize {
         self.frame.as_ref().map_or(0, |frame| {
             let arrived = self.read_buf.len() - frame.header_len;
@@ -237,12 +243,14 @@ impl Connection {
     }
 
     /// The encoded frames waiting to be written to the peer.
+    #[inline]
     pub fn transmit(&mut self) -> &mut Transmit {
         &mut self.transmit
     }
 
     /// Whether a received message is partly buffered: a frame or fragments whose rest has not
     /// arrived.
+    #[inline]
     pub fn is_receiving(&self) -> bool {
         self.frame.is_some() || self.message.is_some() || !self.read_buf.is_empty()
     }
@@ -641,7 +649,28 @@ impl Connection {
     /// [`SendError::Closed`] once a Close was sent or the connection failed;
     /// [`SendError::ControlFrameTooLong`] for a Ping or Pong over 125 bytes;
     /// [`SendError::UnexpectedFragment`] for a message while a fragmented one is unfinished.
+    #[inline]
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        // The usual case, inlined into the caller: a server's small text or binary message
+        // without an extension is its two header bytes and a copy of its payload.
+        let (first_byte, payload): (u8, &[u8]) = match &message {
+            Message::Text(text) => (0x80 | OpCode::Text.as_u8(), text.as_bytes()),
+            Message::Binary(data) => (0x80 | OpCode::Binary.as_u8(), data),
+            _ => (0, &[]),
+        };
+        if first_byte != 0
+            && payload.len() <= 125
+            && self.mask_keys.is_none()
+            && self.extension.is_none()
+            && self.sending.is_none()
+            && self.state == State::Open
+        {
+            let tail = self.transmit.tail();
+            tail.reserve(2 + payload.len());
+            tail.put_array([first_byte, payload.len() as u8]);
+            tail.extend_from_slice(payload);
+            return Ok(());
+        }
         self.send_message(message, true)
     }
 

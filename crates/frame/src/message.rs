@@ -33,21 +33,25 @@ impl Message {
     }
 
     /// Whether this is a text message.
+    #[inline]
     pub fn is_text(&self) -> bool {
         matches!(self, Self::Text(_))
     }
 
     /// Whether this is a binary message.
+    #[inline]
     pub fn is_binary(&self) -> bool {
         matches!(self, Self::Binary(_))
     }
 
     /// Whether this is a text or binary message, not a control frame.
+    #[inline]
     pub fn is_data(&self) -> bool {
         self.is_text() || self.is_binary()
     }
 
     /// Whether this is a Close frame.
+    #[inline]
     pub fn is_close(&self) -> bool {
         matches!(self, Self::Close(_))
     }
@@ -62,6 +66,7 @@ impl Message {
     }
 
     /// The payload as a byte slice.
+    #[inline]
     pub fn as_payload(&self) -> &[u8] {
         match self {
             Self::Text(text) => text.as_bytes(),
@@ -71,6 +76,7 @@ impl Message {
     }
 
     /// The text, if this is a text message.
+    #[inline]
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Self::Text(text) => Some(text),

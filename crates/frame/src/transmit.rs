@@ -40,6 +40,7 @@ impl Transmit {
 
     /// Whether it holds a buffer to encode small frames into. Without one, the next frame
     /// allocates it.
+    #[inline]
     pub fn has_buffer(&self) -> bool {
         self.tail.capacity() > 0
     }
@@ -66,6 +67,7 @@ impl Transmit {
     }
 
     /// Whether nothing is waiting.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -90,10 +92,12 @@ impl Transmit {
 }
 
 impl Buf for Transmit {
+    #[inline]
     fn remaining(&self) -> usize {
         self.chunks_len + self.tail.len()
     }
 
+    #[inline]
     fn chunk(&self) -> &[u8] {
         match self.chunks.front() {
             Some(chunk) => chunk,

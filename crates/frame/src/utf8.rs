@@ -97,6 +97,7 @@ impl Utf8Bytes {
     }
 
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor of `Utf8Bytes` takes a `str`/`String` or checks the bytes
         // with `simdutf8` (see `TryFrom<Bytes>` and `Connection`, whose validator checks every
@@ -109,11 +110,13 @@ impl Utf8Bytes {
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The underlying buffer.
+    #[inline]
     pub fn into_bytes(self) -> Bytes {
         self.0
     }
@@ -128,6 +131,7 @@ impl Utf8Bytes {
 impl Deref for Utf8Bytes {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }

@@ -109,6 +109,48 @@ fn messages_of_every_length_form_cross_both_ways() {
 }
 
 #[test]
+fn a_server_frames_each_length_around_the_short_form_exactly() {
+    for len in 0..=130 {
+        let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let text = String::from_utf8(payload.clone()).unwrap();
+        let mut s = server();
+        s.send(Message::binary(payload.clone())).unwrap();
+        s.send(Message::text(text)).unwrap();
+        let out = s.transmit();
+        let sent = out.copy_to_bytes(out.remaining());
+        let mut expected = raw(0x82, &payload, false);
+        expected.extend(raw(0x81, &payload, false));
+        assert_eq!(sent, expected, "length {len}");
+    }
+}
+
+#[test]
+fn a_server_refuses_messages_while_a_fragmented_one_is_unfinished_or_after_close() {
+    let mut s = server();
+    s.send_fragment(OpCode::Binary, Bytes::from_static(b"part"), false)
+        .unwrap();
+    assert_eq!(
+        s.send(Message::binary(&b"whole"[..])),
+        Err(SendError::UnexpectedFragment)
+    );
+    s.send_fragment(OpCode::Continuation, Bytes::from_static(b"end"), true)
+        .unwrap();
+    s.send(Message::text("after")).unwrap();
+    s.close(None).unwrap();
+    assert_eq!(s.send(Message::text("late")), Err(SendError::Closed));
+    let mut c = client();
+    pump(&mut s, &mut c);
+    assert_eq!(
+        drain(&mut c),
+        [
+            Message::binary(&b"partend"[..]),
+            Message::text("after"),
+            Message::Close(None)
+        ]
+    );
+}
+
+#[test]
 fn input_one_byte_at_a_time_gives_the_same_messages() {
     let mut c = client();
     c.send(Message::text("héllo wörld")).unwrap();

@@ -446,6 +446,7 @@ where
         Poll::Ready(Ok(()))
     }
 
+    #[inline]
     pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
         let closing = message.is_close();
         self.lend_write_buffer();
