@@ -5,7 +5,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::CloseFrame;
 use crate::error::{ProtocolError, SendError};
 use crate::extension::{DecodeError, MessageExtension};
-use crate::header::{FrameHeader, HeaderDst, MAX_HEADER_LEN, OpCode};
+use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, apply_mask_at};
 use crate::message::Message;
 use crate::transmit::Transmit;
@@ -653,23 +653,31 @@ impl Connection {
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         // The usual case, inlined into the caller: a server's small text or binary message
         // without an extension is its two header bytes and a copy of its payload.
-        let (first_byte, payload): (u8, &[u8]) = match &message {
-            Message::Text(text) => (0x80 | OpCode::Text.as_u8(), text.as_bytes()),
-            Message::Binary(data) => (0x80 | OpCode::Binary.as_u8(), data),
-            _ => (0, &[]),
+        let data = match &message {
+            Message::Text(text) => Some((OpCode::Text, text.as_bytes())),
+            Message::Binary(data) => Some((OpCode::Binary, &data[..])),
+            _ => None,
         };
-        if first_byte != 0
-            && payload.len() <= 125
-            && self.mask_keys.is_none()
-            && self.extension.is_none()
-            && self.sending.is_none()
-            && self.state == State::Open
-        {
-            let tail = self.transmit.tail();
-            tail.reserve(2 + payload.len());
-            tail.put_array([first_byte, payload.len() as u8]);
-            tail.extend_from_slice(payload);
-            return Ok(());
+        if let Some((opcode, payload)) = data {
+            if payload.len() <= 125
+                && self.mask_keys.is_none()
+                && self.extension.is_none()
+                && self.sending.is_none()
+                && self.state == State::Open
+            {
+                let header = FrameHeader {
+                    fin: true,
+                    rsv: 0,
+                    opcode,
+                    mask: None,
+                    payload_len: payload.len() as u64,
+                };
+                let tail = self.transmit.tail();
+                tail.reserve(2 + payload.len());
+                header.put(tail);
+                tail.extend_from_slice(payload);
+                return Ok(());
+            }
         }
         self.send_message(message, true)
     }
