@@ -32,7 +32,9 @@ const IDLE_QUEUE_BYTES: usize = 1024;
 /// violation by the peer is yielded once as [`Error::Protocol`], after the Close frame with
 /// its code was sent; then `None`. By the time the Close or the error is yielded, the server
 /// has closed the TCP connection and the client has seen the server close it (RFC 6455
-/// §7.1.1), both bounded by the close timeout.
+/// §7.1.1); after a protocol violation, a server has also read and dropped what the client
+/// still sent until the client closed too, so that its Close is not lost to a reset. All of
+/// it is bounded by the close timeout.
 ///
 /// Writes are buffered: small messages sent back to back leave in one write, and a peer
 /// that stops reading makes sending wait once [`Config::write_buffer_limit`] bytes are queued
@@ -47,6 +49,8 @@ pub struct WebSocket<S> {
     close_deadline: Option<Pin<Box<Sleep>>>,
     /// Bytes were written since the last flush of `io`.
     needs_flush: bool,
+    /// The write side of `io` was shut down, at the end of the connection.
+    shut_down: bool,
     /// What is known of the allocation behind the read buffer, for when it goes back to the
     /// pool. `poll_fill` is the one place that reserves the buffer; the `Connection` only
     /// appends to, splits and clears it.
@@ -98,6 +102,7 @@ where
             finish: Finish::Running,
             close_deadline: None,
             needs_flush: false,
+            shut_down: false,
             read_alloc: ReadAlloc::Unchecked,
         }
     }
@@ -424,18 +429,37 @@ where
         if ready!(self.poll_flush_all(cx)).is_err() {
             return Poll::Ready(());
         }
-        if self.conn.role() == Role::Client && self.conn.state() == State::Closed {
-            // The server closes TCP first; wait for it, dropping anything it still sends.
-            loop {
-                match ready!(self.poll_fill(cx)) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
+        let server = self.conn.role() == Role::Server;
+        if !server && self.conn.state() == State::Closed {
+            // The server closes TCP first; wait for it.
+            ready!(self.poll_until_peer_closes(cx));
         }
-        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        if !self.shut_down {
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            self.shut_down = true;
+        }
+        if server && self.conn.state() == State::Failed {
+            // Linger until the client closes its side too. A client that broke the protocol
+            // may still be sending frames behind the one that failed the connection; closing
+            // the socket with them unread resets the connection, and the reset can destroy
+            // the Close frame with our code before the client reads it. (After a clean
+            // closing handshake the client has nothing more to send.)
+            ready!(self.poll_until_peer_closes(cx));
+        }
         self.conn.shrink_buffers();
         Poll::Ready(())
+    }
+
+    /// Reads until the peer closes the transport (or reading fails), dropping what arrives:
+    /// the connection is over, so its read buffer is cleared before each read.
+    fn poll_until_peer_closes(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        debug_assert!(!self.conn.wants_read());
+        loop {
+            match ready!(self.poll_fill(cx)) {
+                Ok(0) | Err(_) => return Poll::Ready(()),
+                Ok(_) => {}
+            }
+        }
     }
 
     /// Writes queued frames until the queue is below the write buffer limit.

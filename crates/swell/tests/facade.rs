@@ -243,17 +243,61 @@ async fn a_protocol_error_reaches_the_peer_with_1002_and_tcp_closes() {
     let (addr, task) = server().await;
     let mut stream = raw_client(&addr).await;
     let mut ws = task.await.unwrap().unwrap();
+    let server = tokio::spawn(async move {
+        let result = ws.recv().await.unwrap();
+        assert!(ws.recv().await.is_none());
+        result
+    });
     // Unmasked: clients must mask.
     stream.write_all(b"\x81\x02hi").await.unwrap();
-    let result = ws.recv().await.unwrap();
+    let bytes = read_to_end(&mut stream).await;
+    assert_eq!(bytes[0], 0x88, "a Close frame");
+    assert_eq!(u16::from_be_bytes([bytes[2], bytes[3]]), 1002);
+    drop(stream);
+    assert!(matches!(
+        server.await.unwrap(),
+        Err(Error::Protocol(swell::ProtocolError::UnmaskedFrame))
+    ));
+}
+
+#[tokio::test]
+async fn after_a_protocol_error_the_server_reads_until_the_client_closes() {
+    let (addr, task) = server().await;
+    let mut stream = raw_client(&addr).await;
+    let mut ws = task.await.unwrap().unwrap();
+    let server = tokio::spawn(async move { ws.recv().await.unwrap() });
+    // An unmasked frame fails the connection; the client keeps sending behind it.
+    stream.write_all(b"\x81\x02hi").await.unwrap();
+    stream.write_all(&masked(0x81, b"later")).await.unwrap();
+    let mut head = [0; 2];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[0], 0x88, "a Close frame");
+    let mut payload = vec![0; usize::from(head[1])];
+    stream.read_exact(&mut payload).await.unwrap();
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
+    // The server has shut down its side but still reads, so that the client's late frames
+    // do not make closing the socket reset the connection under its Close frame.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !server.is_finished(),
+        "the server waits for the client to close"
+    );
+    stream.write_all(&masked(0x82, &[0; 100])).await.unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(
+        stream.read_to_end(&mut rest).await.unwrap(),
+        0,
+        "a clean end"
+    );
+    drop(stream);
+    let result = tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the server finishes once the client closes")
+        .unwrap();
     assert!(matches!(
         result,
         Err(Error::Protocol(swell::ProtocolError::UnmaskedFrame))
     ));
-    assert!(ws.recv().await.is_none());
-    let bytes = read_to_end(&mut stream).await;
-    assert_eq!(bytes[0], 0x88, "a Close frame");
-    assert_eq!(u16::from_be_bytes([bytes[2], bytes[3]]), 1002);
 }
 
 #[tokio::test]
@@ -271,6 +315,8 @@ async fn invalid_utf8_fails_before_the_frame_is_complete() {
     stream.write_all(&wire).await.unwrap();
     let bytes = read_to_end(&mut stream).await;
     assert_eq!(u16::from_be_bytes([bytes[2], bytes[3]]), 1007);
+    // The server lingers until the client closes too.
+    drop(stream);
     assert!(matches!(
         recv.await.unwrap(),
         Err(Error::Protocol(swell::ProtocolError::InvalidUtf8))
