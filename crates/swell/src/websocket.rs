@@ -430,8 +430,11 @@ where
             return Poll::Ready(());
         }
         let server = self.conn.role() == Role::Server;
-        if !server && self.conn.state() == State::Closed {
-            // The server closes TCP first; wait for it.
+        if !server {
+            // The server closes TCP first (RFC 6455 §7.1.1), after a clean closing handshake
+            // and after a failure alike: it answers our Close and closes. Wait for it, so
+            // that the TIME_WAIT state stays with the server and our Close is not lost to a
+            // reset while the server is still sending.
             ready!(self.poll_until_peer_closes(cx));
         }
         if !self.shut_down {

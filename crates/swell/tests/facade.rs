@@ -340,6 +340,37 @@ async fn the_server_answers_a_close_and_closes_tcp() {
     assert_eq!(read_to_end(&mut stream).await, b"\x88\x05\x0f\xa0bye");
 }
 
+/// Accepts one connection on `listener` and answers its handshake by hand, so that the
+/// test writes every byte the client receives after it.
+async fn accept_by_hand(listener: &TcpListener) -> TcpStream {
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let (head, _) = read_head(&mut stream).await;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+        .unwrap()
+        .to_owned();
+    let accept = swell::handshake::accept_key(key.as_bytes());
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept.to_str().unwrap()
+    );
+    stream.write_all(response.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Asserts that the client neither sends nor closes anything for a while: it leaves closing
+/// TCP to the server (RFC 6455 §7.1.1).
+async fn assert_client_keeps_tcp_open(stream: &mut TcpStream) {
+    let mut byte = [0; 1];
+    let early = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte)).await;
+    assert!(
+        early.is_err(),
+        "the client closed TCP before the server: {early:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_client_waits_for_the_server_to_close_tcp() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -347,32 +378,13 @@ async fn the_client_waits_for_the_server_to_close_tcp() {
     let (answered_tx, answered_rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(async move {
         // A hand-written server that answers the Close but keeps TCP open for a while.
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let (head, _) = read_head(&mut stream).await;
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-            .unwrap()
-            .to_owned();
-        let accept = swell::handshake::accept_key(key.as_bytes());
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            accept.to_str().unwrap()
-        );
-        stream.write_all(response.as_bytes()).await.unwrap();
+        let mut stream = accept_by_hand(&listener).await;
         let mut close = [0; 6];
         stream.read_exact(&mut close).await.unwrap();
         assert_eq!(close[0], 0x88);
         stream.write_all(b"\x88\x00").await.unwrap();
         answered_tx.send(()).unwrap();
-        // The client must not close TCP first.
-        let mut byte = [0; 1];
-        let early = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte)).await;
-        assert!(
-            early.is_err(),
-            "the client closed TCP before the server: {early:?}"
-        );
+        assert_client_keeps_tcp_open(&mut stream).await;
         drop(stream);
     });
     let (mut client, _) = swell::connect(&format!("ws://{addr}/")).await.unwrap();
@@ -382,6 +394,43 @@ async fn the_client_waits_for_the_server_to_close_tcp() {
     server.await.unwrap();
     // Once the server closed TCP, the client's close completes.
     assert_eq!(closing.await.unwrap().unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_client_that_fails_the_connection_waits_for_the_server_to_close_tcp() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut stream = accept_by_hand(&listener).await;
+        // Masked: servers must not mask. Another frame follows it.
+        stream.write_all(&masked(0x81, b"hi")).await.unwrap();
+        stream.write_all(b"\x82\x05later").await.unwrap();
+        let mut head = [0; 2];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[0], 0x88, "a Close frame");
+        let mut rest = vec![0; 4 + usize::from(head[1] & 0x7f)];
+        stream.read_exact(&mut rest).await.unwrap();
+        let code = u16::from_be_bytes([rest[4] ^ rest[0], rest[5] ^ rest[1]]);
+        assert_eq!(code, 1002);
+        assert_client_keeps_tcp_open(&mut stream).await;
+        stream.write_all(b"\x88\x02\x03\xea").await.unwrap();
+        drop(stream);
+    });
+    let (mut client, _) = swell::connect(&format!("ws://{addr}/")).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(5), client.recv())
+        .await
+        .expect("the client finishes once the server closes TCP")
+        .unwrap();
+    assert!(
+        matches!(
+            result,
+            Err(Error::Protocol(swell::ProtocolError::MaskedFrame))
+        ),
+        "{result:?}"
+    );
+    // The server's assertions ran before it closed TCP.
+    server.await.unwrap();
+    assert!(client.recv().await.is_none());
 }
 
 #[tokio::test(start_paused = true)]
