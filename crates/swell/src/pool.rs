@@ -103,6 +103,12 @@ pub(crate) fn read_buffers() -> Vec<*const u8> {
     READ.with(|pool| pool.borrow().iter().map(|buf| buf.as_ptr()).collect())
 }
 
+/// Where the buffers in this thread's write pool start.
+#[cfg(test)]
+pub(crate) fn write_buffers() -> Vec<*const u8> {
+    WRITE.with(|pool| pool.borrow().iter().map(|buf| buf.as_ptr()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

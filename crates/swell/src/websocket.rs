@@ -364,7 +364,9 @@ where
                     );
                     return Poll::Ready(Some(Err(Error::Io(eof))));
                 }
-                Ok(_) => {}
+                // What arrived may need an automatic reply (a Pong, a Close): it is encoded
+                // into the pooled write buffer, not a new one.
+                Ok(_) => self.lend_write_buffer(),
                 Err(e) => {
                     self.finish = Finish::Done;
                     return Poll::Ready(Some(Err(Error::Io(e))));
@@ -485,7 +487,7 @@ where
     }
 
     /// Gives the connection a write buffer from the thread's pool if it went idle without
-    /// one, so that sending after idling does not allocate.
+    /// one, so that sending (or answering a Ping) after idling does not allocate.
     fn lend_write_buffer(&mut self) {
         let transmit = self.conn.transmit();
         if !transmit.has_buffer() {
@@ -585,6 +587,8 @@ impl<S> std::fmt::Debug for WebSocket<S> {
 mod tests {
     use std::time::Duration;
 
+    use bytes::Bytes;
+
     use super::*;
 
     /// Receives on `server` until a read finds nothing, so that it goes idle and gives its
@@ -638,6 +642,39 @@ mod tests {
             assert!(
                 pool::read_buffers().contains(&tail),
                 "kept for the next read"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn automatic_pongs_are_written_from_the_pooled_buffer() {
+        let [mut client, mut server] = pair(Config::default());
+        // One message each way gives the server a write buffer, and idling gives it back.
+        client.send(Message::binary(vec![1; 10])).await.unwrap();
+        server.recv().await.unwrap().unwrap();
+        server.send(Message::binary(vec![2; 10])).await.unwrap();
+        client.recv().await.unwrap().unwrap();
+        go_idle(&mut server).await;
+        let pooled = pool::write_buffers();
+        assert_eq!(pooled.len(), 1);
+        for _ in 0..3 {
+            client
+                .send(Message::Ping(Bytes::from_static(b"hi")))
+                .await
+                .unwrap();
+            assert_eq!(
+                server.recv().await.unwrap().unwrap(),
+                Message::Ping(Bytes::from_static(b"hi"))
+            );
+            go_idle(&mut server).await;
+            assert_eq!(
+                client.recv().await.unwrap().unwrap(),
+                Message::Pong(Bytes::from_static(b"hi"))
+            );
+            assert_eq!(
+                pool::write_buffers(),
+                pooled,
+                "the pong took the pooled buffer rather than a new one"
             );
         }
     }
