@@ -187,11 +187,16 @@ where
     /// Not cancel safe: if the future is dropped, the message may have been queued but not
     /// yet written. A later `send`, `flush` or `recv` writes it.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        // The steps are spelled out here and in `send_uncompressed`: as a shared async helper
+        // they cost ~35 more instructions per message, for the nested future.
         let message = message.into();
         let closing = message.is_close();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
-        self.start_send_message(message)?;
-        self.flush_unless_receiving(closing).await
+        self.queue_message(message, true)?;
+        if closing || !self.receiving() {
+            poll_fn(|cx| self.poll_flush_all(cx)).await?;
+        }
+        Ok(())
     }
 
     /// Sends a message as [`WebSocket::send`] does, but uncompressed even when
@@ -206,19 +211,21 @@ where
     /// As for [`WebSocket::send`].
     pub async fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
+        let closing = message.is_close();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
-        self.lend_write_buffer();
-        self.conn.send_unencoded(message)?;
-        self.flush_unless_receiving(false).await
+        self.queue_message(message, false)?;
+        if closing || !self.receiving() {
+            poll_fn(|cx| self.poll_flush_all(cx)).await?;
+        }
+        Ok(())
     }
 
-    /// Flushes what `send` queued, unless received bytes wait to be handled: the next `recv`
-    /// flushes before it waits, so replies to one read leave in one write.
-    async fn flush_unless_receiving(&mut self, always: bool) -> Result<(), Error> {
-        if !always && self.conn.buffered() > 0 && self.finish_running() {
-            return Ok(());
-        }
-        poll_fn(|cx| self.poll_flush_all(cx)).await
+    /// Whether received bytes wait to be handled. Then `send` leaves its message queued
+    /// (unless it is a Close): the next `recv` flushes before it waits, so the replies to one
+    /// read leave in one write.
+    #[inline]
+    fn receiving(&self) -> bool {
+        self.conn.buffered() > 0 && self.finish_running()
     }
 
     fn finish_running(&self) -> bool {
@@ -477,9 +484,19 @@ where
 
     #[inline]
     pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
+        self.queue_message(message, true)
+    }
+
+    /// Queues `message`, through the extension if `encode`; a Close starts the close timer.
+    #[inline]
+    fn queue_message(&mut self, message: Message, encode: bool) -> Result<(), Error> {
         let closing = message.is_close();
         self.lend_write_buffer();
-        self.conn.send(message)?;
+        if encode {
+            self.conn.send(message)?;
+        } else {
+            self.conn.send_unencoded(message)?;
+        }
         if closing {
             self.arm_close_deadline();
         }

@@ -449,6 +449,32 @@ async fn close_times_out_when_the_peer_never_answers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_close_sent_uncompressed_is_written_and_timed_like_any_close() {
+    let (ours, mut theirs) = tokio::io::duplex(4096);
+    let config = Config::default().close_timeout(Duration::from_secs(3));
+    // A message waits to be received: a data message would stay queued behind it.
+    let waiting = masked(0x81, b"hi");
+    let mut ws = swell::WebSocket::from_raw(ours, swell::Role::Server, config, &waiting);
+    ws.send_uncompressed(Message::Close(None)).await.unwrap();
+    let mut frame = [0; 2];
+    tokio::time::timeout(Duration::from_secs(1), theirs.read_exact(&mut frame))
+        .await
+        .expect("the Close is written at once")
+        .unwrap();
+    assert_eq!(frame, [0x88, 0x00]);
+    let started = tokio::time::Instant::now();
+    assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("hi"));
+    let result = tokio::time::timeout(Duration::from_secs(10), ws.recv())
+        .await
+        .expect("the close timeout ends the wait");
+    assert!(
+        matches!(result, Some(Err(Error::CloseTimeout))),
+        "{result:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_silent_client_times_out_the_handshake() {
     let (ours, _theirs) = tokio::io::duplex(4096);
     let config = Config::default().handshake_timeout(Duration::from_secs(2));
