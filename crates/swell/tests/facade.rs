@@ -216,22 +216,7 @@ async fn frames_sent_right_behind_the_response_are_not_lost() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let (head, _) = read_head(&mut stream).await;
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-            .unwrap()
-            .to_owned();
-        let accept = swell::handshake::accept_key(key.as_bytes());
-        let mut wire = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            accept.to_str().unwrap()
-        )
-        .into_bytes();
-        wire.extend_from_slice(b"\x81\x05hello");
-        stream.write_all(&wire).await.unwrap();
+        let mut stream = accept_by_hand(&listener, b"\x81\x05hello").await;
         read_to_end(&mut stream).await
     });
     let (mut ws, _) = swell::connect(&format!("ws://{addr}/")).await.unwrap();
@@ -340,9 +325,10 @@ async fn the_server_answers_a_close_and_closes_tcp() {
     assert_eq!(read_to_end(&mut stream).await, b"\x88\x05\x0f\xa0bye");
 }
 
-/// Accepts one connection on `listener` and answers its handshake by hand, so that the
-/// test writes every byte the client receives after it.
-async fn accept_by_hand(listener: &TcpListener) -> TcpStream {
+/// Accepts one connection on `listener` and answers its handshake by hand, with `behind`
+/// in the same write right after the response, so that the test writes every byte the
+/// client receives.
+async fn accept_by_hand(listener: &TcpListener, behind: &[u8]) -> TcpStream {
     let (mut stream, _) = listener.accept().await.unwrap();
     let (head, _) = read_head(&mut stream).await;
     let key = head
@@ -351,12 +337,14 @@ async fn accept_by_hand(listener: &TcpListener) -> TcpStream {
         .unwrap()
         .to_owned();
     let accept = swell::handshake::accept_key(key.as_bytes());
-    let response = format!(
+    let mut wire = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
         accept.to_str().unwrap()
-    );
-    stream.write_all(response.as_bytes()).await.unwrap();
+    )
+    .into_bytes();
+    wire.extend_from_slice(behind);
+    stream.write_all(&wire).await.unwrap();
     stream
 }
 
@@ -378,7 +366,7 @@ async fn the_client_waits_for_the_server_to_close_tcp() {
     let (answered_tx, answered_rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(async move {
         // A hand-written server that answers the Close but keeps TCP open for a while.
-        let mut stream = accept_by_hand(&listener).await;
+        let mut stream = accept_by_hand(&listener, &[]).await;
         let mut close = [0; 6];
         stream.read_exact(&mut close).await.unwrap();
         assert_eq!(close[0], 0x88);
@@ -401,7 +389,7 @@ async fn a_client_that_fails_the_connection_waits_for_the_server_to_close_tcp() 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        let mut stream = accept_by_hand(&listener).await;
+        let mut stream = accept_by_hand(&listener, &[]).await;
         // Masked: servers must not mask. Another frame follows it.
         stream.write_all(&masked(0x81, b"hi")).await.unwrap();
         stream.write_all(b"\x82\x05later").await.unwrap();
