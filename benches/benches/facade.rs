@@ -1,4 +1,4 @@
-//! The tokio facade's own work per message: `WebSocket::recv` and `send` echoing over an
+//! The tokio facade's own work per message: `WebSocket::recv` and `send` (or `feed`) echoing over an
 //! in-memory stream, so that no system call is measured. Each read of the stream brings
 //! `per_read` small client frames and is preceded by one `Pending`, as a socket with nothing
 //! to read would give: the connection goes idle between reads, as it does in ping-pong.
@@ -86,9 +86,10 @@ fn echo(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    for per_read in [1, 16] {
+    for (per_read, feed) in [(1, false), (16, false), (16, true)] {
+        let how = if feed { "feed" } else { "send" };
         group.throughput(Throughput::Elements(per_read as u64));
-        group.bench_function(format!("echo_16B_{per_read}_per_read"), |b| {
+        group.bench_function(format!("echo_16B_{per_read}_per_read_{how}"), |b| {
             let stream = Loop {
                 input: client_frames(OpCode::Binary, 16, per_read),
                 ready: false,
@@ -102,7 +103,11 @@ fn echo(c: &mut Criterion) {
                     for _ in 0..iters {
                         for _ in 0..per_read {
                             let message = ws.recv().await.expect("open").expect("valid");
-                            ws.send(message).await.expect("open");
+                            if feed {
+                                ws.feed(message).await.expect("open");
+                            } else {
+                                ws.send(message).await.expect("open");
+                            }
                         }
                     }
                     echoed += iters as usize * per_read;

@@ -54,8 +54,10 @@ async fn websocket(mut request: Request) -> Response {
 async fn echo(mut ws: HyperWebSocket) -> Result<(), swell::Error> {
     while let Some(message) = ws.recv().await {
         let message = message?;
+        // `feed` queues the reply; `recv` writes every queued reply before it waits for
+        // more, so a burst of messages is answered with one write.
         if message.is_data() {
-            ws.send(message).await?;
+            ws.feed(message).await?;
         }
     }
     Ok(())

@@ -31,8 +31,10 @@ async fn serve(stream: TcpStream) -> Result<(), Box<dyn std::error::Error + Send
     let mut ws = swell::accept_with(stream, config, |_| Ok(swell::Accept::new())).await?;
     while let Some(message) = ws.recv().await {
         let message = message?;
+        // `feed` queues the reply; `recv` writes every queued reply before it waits for
+        // more, so a burst of messages is answered with one write.
         if message.is_data() {
-            ws.send(message).await?;
+            ws.feed(message).await?;
         }
     }
     Ok(())

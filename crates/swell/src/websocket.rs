@@ -36,9 +36,11 @@ const IDLE_QUEUE_BYTES: usize = 1024;
 /// still sent until the client closed too, so that its Close is not lost to a reset. All of
 /// it is bounded by the close timeout.
 ///
-/// Writes are buffered: small messages sent back to back leave in one write, and a peer
-/// that stops reading makes sending wait once [`Config::write_buffer_limit`] bytes are queued
-/// rather than letting the buffer grow.
+/// [`WebSocket::send`] returns once its message is written. [`WebSocket::feed`] only queues,
+/// and what is queued leaves together, in one write, with the next `send` or `flush`, or when
+/// `recv` has handed out everything already received: a loop of `recv` and `feed` answers a
+/// burst with one write. A peer that stops reading makes sending wait once
+/// [`Config::write_buffer_limit`] bytes are queued rather than letting the buffer grow.
 pub struct WebSocket<S> {
     io: S,
     conn: Connection,
@@ -166,16 +168,15 @@ where
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Sends a message.
+    /// Sends a message: when it returns `Ok`, the message and everything queued before it
+    /// have been written to the stream and the stream flushed. While the peer does not read
+    /// and the stream cannot take more, `send` waits; that is the backpressure.
     ///
-    /// The message is written before `send` returns, except while received data is waiting
-    /// to be handled: then it stays queued, and the next [`WebSocket::recv`] writes it
-    /// together with the replies to that data, in one write, before it waits for the peer.
-    /// So the plain echo loop — `recv`, then `send` — answers a burst of messages with one
-    /// write instead of one per message. Call [`WebSocket::flush`] to write at once.
+    /// To answer many messages with one write, queue the replies with [`WebSocket::feed`]
+    /// instead: [`WebSocket::recv`] writes everything queued before it waits for the peer.
     ///
-    /// Sending [`Message::Close`] starts the closing handshake, and is always written; keep
-    /// receiving to see the peer's Close, or use [`WebSocket::close`], which waits for it.
+    /// Sending [`Message::Close`] starts the closing handshake; keep receiving to see the
+    /// peer's Close, or use [`WebSocket::close`], which waits for it.
     ///
     /// # Errors
     ///
@@ -190,13 +191,9 @@ where
         // The steps are spelled out here and in `send_uncompressed`: as a shared async helper
         // they cost ~35 more instructions per message, for the nested future.
         let message = message.into();
-        let closing = message.is_close();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
         self.queue_message(message, true)?;
-        if closing || !self.receiving() {
-            poll_fn(|cx| self.poll_flush_all(cx)).await?;
-        }
-        Ok(())
+        poll_fn(|cx| self.poll_flush_all(cx)).await
     }
 
     /// Sends a message as [`WebSocket::send`] does, but uncompressed even when
@@ -211,30 +208,19 @@ where
     /// As for [`WebSocket::send`].
     pub async fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
-        let closing = message.is_close();
         poll_fn(|cx| self.poll_ready_send(cx)).await?;
         self.queue_message(message, false)?;
-        if closing || !self.receiving() {
-            poll_fn(|cx| self.poll_flush_all(cx)).await?;
-        }
-        Ok(())
+        poll_fn(|cx| self.poll_flush_all(cx)).await
     }
 
-    /// Whether received bytes wait to be handled. Then `send` leaves its message queued
-    /// (unless it is a Close): the next `recv` flushes before it waits, so the replies to one
-    /// read leave in one write.
-    #[inline]
-    fn receiving(&self) -> bool {
-        self.conn.buffered() > 0 && self.finish_running()
-    }
-
-    fn finish_running(&self) -> bool {
-        matches!(self.finish, Finish::Running)
-    }
-
-    /// Queues a message without writing it; [`WebSocket::flush`] writes everything queued.
-    /// Waits only while the write buffer is over its limit. Use it to send a batch of
-    /// messages in one write.
+    /// Queues a message without writing it, for sending many messages in one write. Waits
+    /// only while [`Config::write_buffer_limit`] bytes are already queued.
+    ///
+    /// What is queued is written by the next [`WebSocket::send`], [`WebSocket::flush`] or
+    /// [`WebSocket::close`], and by [`WebSocket::recv`] once every message already received
+    /// has been handed out, before it waits for the peer. So an echo loop of `recv` and
+    /// `feed` answers a burst of messages that arrived in one read with one write, and never
+    /// leaves a reply behind while it waits.
     ///
     /// # Errors
     ///

@@ -1,64 +1,21 @@
 //! permessage-deflate through the facade: negotiated in the handshake, compressing on the
 //! wire, declined cleanly, and a client refusing a response its offers do not allow.
 
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
-
 use swell::{Accept, Config, ConnectError, DeflateConfig, Message};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// A stream that counts the bytes written through it.
-struct Counting<S> {
-    inner: S,
-    written: Arc<AtomicUsize>,
-}
+mod common;
+use common::{Counters, Counting};
 
-impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &result {
-            self.written.fetch_add(*n, Ordering::Relaxed);
-        }
-        result
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-async fn echo_server(config: Config) -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<bool>) {
+async fn echo_server(config: Config) -> (String, Counters, tokio::task::JoinHandle<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let written = Arc::new(AtomicUsize::new(0));
-    let counter = written.clone();
+    let written = Counters::default();
+    let counters = written.clone();
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let stream = Counting {
-            inner: stream,
-            written: counter,
-        };
+        let stream = Counting::new(stream, &counters);
         let mut ws = swell::accept_with(stream, config, |_| Ok(Accept::new()))
             .await
             .unwrap();
@@ -113,7 +70,7 @@ async fn both_sides_compress_when_both_enable_it() {
     ws.close(None).await.unwrap();
     assert!(server.await.unwrap());
     // Three compressed echoes and one uncompressed: far less than four copies of the text.
-    let total = written.load(Ordering::Relaxed);
+    let total = written.bytes();
     assert!(
         total < text.len() * 2,
         "{total} bytes written for {} bytes of text",

@@ -11,19 +11,12 @@ use swell::{Accept, AcceptError, CloseCode, CloseFrame, Config, ConnectError, Er
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::{KEY, accept_by_hand, masked, read_head};
+
 const REQUEST: &str = "GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
     Sec-WebSocket-Version: 13\r\n\r\n";
-const KEY: [u8; 4] = [1, 2, 3, 4];
-
-/// A frame as a client sends it: masked with `KEY`.
-fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let mut out = vec![b0, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&KEY);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
-    out
-}
 
 /// A listener and a task that accepts one connection with `config` and hands it over.
 async fn server_with<F>(
@@ -60,21 +53,6 @@ async fn read_to_end(stream: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
         .expect("the peer closes the connection")
         .unwrap();
     out
-}
-
-/// Reads an HTTP head and returns it with whatever came after it.
-async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> (String, Vec<u8>) {
-    let mut buf = Vec::new();
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf.split_off(end + 4);
-            return (String::from_utf8(buf).unwrap(), rest);
-        }
-        let mut chunk = [0; 1024];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed during the head");
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 /// Connects a raw client and completes the handshake by hand.
@@ -323,29 +301,6 @@ async fn the_server_answers_a_close_and_closes_tcp() {
     );
     assert!(ws.recv().await.is_none());
     assert_eq!(read_to_end(&mut stream).await, b"\x88\x05\x0f\xa0bye");
-}
-
-/// Accepts one connection on `listener` and answers its handshake by hand, with `behind`
-/// in the same write right after the response, so that the test writes every byte the
-/// client receives.
-async fn accept_by_hand(listener: &TcpListener, behind: &[u8]) -> TcpStream {
-    let (mut stream, _) = listener.accept().await.unwrap();
-    let (head, _) = read_head(&mut stream).await;
-    let key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-        .unwrap()
-        .to_owned();
-    let accept = swell::handshake::accept_key(key.as_bytes());
-    let mut wire = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
-        accept.to_str().unwrap()
-    )
-    .into_bytes();
-    wire.extend_from_slice(behind);
-    stream.write_all(&wire).await.unwrap();
-    stream
 }
 
 /// Asserts that the client neither sends nor closes anything for a while: it leaves closing
@@ -597,91 +552,4 @@ async fn a_client_over_any_stream() {
 
 fn _assert_send<S: AsyncRead + AsyncWrite + Unpin + Send>(ws: swell::WebSocket<S>) -> impl Send {
     ws
-}
-
-/// A stream that counts the writes made to it.
-struct CountingWrites<S> {
-    inner: S,
-    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for CountingWrites<S> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for CountingWrites<S> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-#[tokio::test]
-async fn the_plain_echo_loop_answers_one_read_with_one_write() {
-    let (ours, mut theirs) = tokio::io::duplex(1 << 20);
-    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let io = CountingWrites {
-        inner: ours,
-        writes: writes.clone(),
-    };
-    // Sixteen messages and a ping arrive in one read.
-    let mut burst = Vec::new();
-    for i in 0..16u8 {
-        burst.extend(masked(0x81, format!("message {i}").as_bytes()));
-    }
-    burst.extend(masked(0x89, b"ping"));
-    let mut ws = swell::WebSocket::from_raw(io, swell::Role::Server, Config::default(), &burst);
-    for i in 0..16 {
-        let message = ws.recv().await.unwrap().unwrap();
-        assert_eq!(message, Message::text(format!("message {i}")));
-        ws.send(message).await.unwrap();
-    }
-    assert!(matches!(ws.recv().await, Some(Ok(Message::Ping(_)))));
-    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 0);
-    // With everything received handled, the next recv writes every reply, the automatic
-    // pong included, at once before it waits.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), ws.recv())
-            .await
-            .is_err()
-    );
-    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 1);
-    let mut expected = Vec::new();
-    for i in 0..16u8 {
-        let text = format!("message {i}");
-        expected.extend([0x81, text.len() as u8]);
-        expected.extend(text.as_bytes());
-    }
-    expected.extend(b"\x8a\x04ping");
-    let mut got = vec![0; expected.len()];
-    theirs.read_exact(&mut got).await.unwrap();
-    assert_eq!(got, expected);
-    // With nothing waiting to be read, a send is written at once.
-    ws.send("alone").await.unwrap();
-    assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 /// The servers, by the name the command line and the table use.
 pub(crate) const SERVERS: &[&str] = &[
     "swell",
+    "swell-send",
     "swell-hyper",
     "tokio-tungstenite",
     "fastwebsockets",
@@ -30,7 +31,8 @@ pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         match kind {
-            "swell" => drop(tokio::spawn(swell(stream))),
+            "swell" => drop(tokio::spawn(swell(stream, Loop::Feed))),
+            "swell-send" => drop(tokio::spawn(swell(stream, Loop::Send))),
             "swell-hyper" => drop(tokio::spawn(hyper_connection(stream, false))),
             "fastwebsockets" => drop(tokio::spawn(hyper_connection(stream, true))),
             "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
@@ -41,12 +43,35 @@ pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<
     }
 }
 
-async fn swell(stream: TcpStream) {
-    let Ok(mut ws) = swell::accept(stream).await else {
+/// How a swell server answers each message.
+#[derive(Clone, Copy)]
+enum Loop {
+    /// `feed`: replies wait until `recv` has handed out everything one read brought.
+    Feed,
+    /// `send`: each reply is written before the next message is received.
+    Send,
+}
+
+async fn swell(stream: TcpStream, how: Loop) {
+    let Ok(ws) = swell::accept(stream).await else {
         return;
     };
+    swell_echo(ws, how).await;
+}
+
+async fn swell_echo<S>(mut ws: swell::WebSocket<S>, how: Loop)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     while let Some(Ok(message)) = ws.recv().await {
-        if message.is_data() && ws.send(message).await.is_err() {
+        if !message.is_data() {
+            continue;
+        }
+        let sent = match how {
+            Loop::Feed => ws.feed(message).await,
+            Loop::Send => ws.send(message).await,
+        };
+        if sent.is_err() {
             break;
         }
     }
@@ -71,12 +96,8 @@ fn swell_hyper_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> 
     match swell_hyper::upgrade(&mut request, swell::Config::default()) {
         Ok((response, upgrading)) => {
             tokio::spawn(async move {
-                let Ok(mut ws) = upgrading.await else { return };
-                while let Some(Ok(message)) = ws.recv().await {
-                    if message.is_data() && ws.send(message).await.is_err() {
-                        break;
-                    }
-                }
+                let Ok(ws) = upgrading.await else { return };
+                swell_echo(ws, Loop::Feed).await;
             });
             response
         }

@@ -1,0 +1,130 @@
+//! Helpers shared by the facade's integration tests: hand-made client frames, a handshake
+//! answered by hand, and a stream that counts what is written through it.
+
+#![allow(dead_code, unreachable_pub)] // each test file uses a different part
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The masking key of every frame built by [`masked`].
+pub const KEY: [u8; 4] = [1, 2, 3, 4];
+
+/// A frame as a client sends it: masked with `KEY`.
+pub fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut out = vec![b0, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&KEY);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
+    out
+}
+
+/// Reads an HTTP head and returns it with whatever came after it.
+pub async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return (String::from_utf8(buf).unwrap(), rest);
+        }
+        let mut chunk = [0; 1024];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed during the head");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Accepts one connection on `listener` and answers its handshake by hand, with `behind`
+/// in the same write right after the response, so that the test writes every byte the
+/// client receives.
+pub async fn accept_by_hand(listener: &TcpListener, behind: &[u8]) -> TcpStream {
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let (head, _) = read_head(&mut stream).await;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+        .unwrap()
+        .to_owned();
+    let accept = swell::handshake::accept_key(key.as_bytes());
+    let mut wire = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept.to_str().unwrap()
+    )
+    .into_bytes();
+    wire.extend_from_slice(behind);
+    stream.write_all(&wire).await.unwrap();
+    stream
+}
+
+/// What a [`Counting`] stream has seen written.
+#[derive(Clone, Default)]
+pub struct Counters {
+    writes: Arc<AtomicUsize>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Counters {
+    /// Calls to `poll_write` that wrote something.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// A stream that counts the writes made through it and the bytes they wrote.
+pub struct Counting<S> {
+    inner: S,
+    counters: Counters,
+}
+
+impl<S> Counting<S> {
+    /// Wraps `inner`, counting into `counters` (shared with the caller).
+    pub fn new(inner: S, counters: &Counters) -> Self {
+        Self {
+            inner,
+            counters: counters.clone(),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &result {
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+            self.counters.bytes.fetch_add(*n, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
