@@ -51,11 +51,17 @@ async fn send_has_written_the_reply_when_it_returns() {
         stream
     });
     let (mut client, _) = swell::connect(&format!("ws://{addr}/")).await.unwrap();
-    assert_eq!(client.recv().await.unwrap().unwrap(), Message::text("first"));
+    assert_eq!(
+        client.recv().await.unwrap().unwrap(),
+        Message::text("first")
+    );
     client.send("reply").await.unwrap();
     // "Other work": the connection is not touched until the server has checked the reply.
     let mut stream = server.await.unwrap();
-    assert_eq!(client.recv().await.unwrap().unwrap(), Message::text("second"));
+    assert_eq!(
+        client.recv().await.unwrap().unwrap(),
+        Message::text("second")
+    );
     stream.shutdown().await.unwrap();
 }
 
@@ -95,7 +101,11 @@ async fn a_recv_and_feed_loop_answers_one_read_with_one_write() {
         ws.feed(message).await.unwrap();
     }
     assert!(matches!(ws.recv().await, Some(Ok(Message::Ping(_)))));
-    assert_eq!(counters.writes(), 0, "fed replies wait for the end of the burst");
+    assert_eq!(
+        counters.writes(),
+        0,
+        "fed replies wait for the end of the burst"
+    );
     // With everything received handed out, the next recv writes every reply, the automatic
     // Pong included, at once before it waits.
     assert!(

@@ -1,0 +1,278 @@
+//! The connection state machine: bytes in, messages out; messages in, bytes out. The type,
+//! its settings and the hints for its driver live here; the receive path is in `receive.rs`
+//! and the send path in `send.rs`.
+
+use bytes::{Buf, BytesMut};
+
+use crate::extension::MessageExtension;
+use crate::header::{FrameHeader, OpCode};
+use crate::transmit::Transmit;
+use crate::utf8::Utf8Validator;
+
+/// Which end of the connection this is. Clients mask what they send; servers must not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Limits and policy for one connection.
+///
+/// The defaults suit the open internet: a frame of up to 16 MiB and a message of up to 64 MiB.
+/// A peer that passes a limit fails the connection with close code 1009.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The longest frame payload accepted, in bytes. Default 16 MiB.
+    ///
+    /// A whole frame is held in memory before it is delivered, so this bounds the read buffer.
+    pub max_frame_size: usize,
+    /// The longest message accepted, in bytes, counted over all its frames. Default 64 MiB.
+    pub max_message_size: usize,
+    /// Accept frames a client did not mask. RFC 6455 §5.1 requires a server to fail such a
+    /// connection; only turn this on for peers that are known to break the rule. Default off.
+    pub danger_accept_unmasked_frames: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            danger_accept_unmasked_frames: false,
+        }
+    }
+}
+
+/// Where the connection is in its lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a Close and wait for the peer's. Messages still arrive; none may be sent.
+    Closing,
+    /// Close frames went both ways: the closing handshake is complete (the last one may still
+    /// wait in the transmit buffer). The server closes the TCP connection next; the client
+    /// waits for it.
+    Closed,
+    /// The peer broke the protocol. A Close with the error's code may wait in the transmit
+    /// buffer; after it the TCP connection should be closed.
+    Failed,
+}
+
+mod receive;
+mod send;
+
+/// Payloads at least this long are queued by reference instead of copied, when they are not
+/// masked; below it, one contiguous copy is cheaper than another entry in a vectored write.
+const SHARE_PAYLOAD_AT: usize = 4096;
+
+/// One end of a WebSocket connection, after the opening handshake. It does no I/O.
+///
+/// The caller moves bytes between it and the transport:
+///
+/// 1. Append bytes read from the peer to [`Connection::read_buf`] (or pass them to
+///    [`Connection::handle_read`]).
+/// 2. Call [`Connection::poll_message`] until it returns `Ok(None)`, which means it needs more
+///    bytes. Each `Ok(Some(_))` is a complete message or a control frame. An `Err` means the
+///    peer broke the protocol: the connection is [`State::Failed`] and a Close is queued.
+/// 3. Queue messages with [`Connection::send`] and friends.
+/// 4. Write [`Connection::transmit`] to the peer whenever it is not empty. Automatic Pongs and
+///    Close replies are queued there too, so write it after polling as well as after sending.
+///
+/// Once the state is [`State::Closed`] or [`State::Failed`] and the transmit buffer is empty,
+/// the connection is over: a server closes the transport; a client waits for the server to
+/// close it first (RFC 6455 §7.1.1).
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: State,
+    /// Received bytes not yet consumed: at most the frame being read and what came after it.
+    read_buf: BytesMut,
+    /// The frame whose header has been decoded and whose payload is still arriving.
+    frame: Option<InFrame>,
+    /// The fragmented message being assembled.
+    message: Option<InMessage>,
+    /// Checks the text message being received, frame by frame and read by read.
+    utf8: Utf8Validator,
+    transmit: Transmit,
+    /// The kind of the fragmented message being sent, if one is unfinished.
+    sending: Option<OpCode>,
+    /// Client only: where masking keys come from.
+    mask_keys: Option<Box<dyn FnMut() -> [u8; 4] + Send>>,
+    /// The negotiated per-message extension, if any; it owns RSV1.
+    extension: Option<Box<dyn MessageExtension>>,
+    /// Where the extension encodes outgoing messages; reused.
+    encoded: BytesMut,
+}
+
+struct InFrame {
+    header: FrameHeader,
+    header_len: usize,
+    /// Payload bytes already unmasked (and checked, for text) in place.
+    processed: usize,
+    /// Whether the raw payload is text to check as it arrives (an uncompressed text message).
+    text: bool,
+    /// Whether the payload belongs to a message the extension must decode (RSV1).
+    encoded: bool,
+}
+
+struct InMessage {
+    opcode: OpCode,
+    /// The message so far; decoded, if it is `encoded`.
+    data: BytesMut,
+    encoded: bool,
+}
+
+/// What a header tells about its payload.
+struct PayloadKind {
+    text: bool,
+    encoded: bool,
+}
+
+impl Connection {
+    /// A server's end of a connection.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config, None)
+    }
+
+    /// A client's end of a connection. `mask_keys` is called for the masking key of every
+    /// frame sent; RFC 6455 §5.3 asks for keys from a strong source of entropy, unpredictable
+    /// to the applications that supply payloads.
+    pub fn client(config: Config, mask_keys: impl FnMut() -> [u8; 4] + Send + 'static) -> Self {
+        Self::new(Role::Client, config, Some(Box::new(mask_keys)))
+    }
+
+    fn new(
+        role: Role,
+        config: Config,
+        mask_keys: Option<Box<dyn FnMut() -> [u8; 4] + Send>>,
+    ) -> Self {
+        Self {
+            role,
+            config,
+            state: State::Open,
+            read_buf: BytesMut::new(),
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::default(),
+            transmit: Transmit::default(),
+            sending: None,
+            mask_keys,
+            extension: None,
+            encoded: BytesMut::new(),
+        }
+    }
+
+    /// Installs the per-message extension negotiated in the handshake, such as
+    /// permessage-deflate. It owns RSV1: with one installed, RSV1 may start a data message;
+    /// without, RSV1 fails the connection. Install it before any frame is processed.
+    pub fn set_extension(&mut self, extension: Box<dyn MessageExtension>) {
+        self.extension = Some(extension);
+    }
+
+    /// Whether a per-message extension is installed.
+    pub fn has_extension(&self) -> bool {
+        self.extension.is_some()
+    }
+
+    /// This end's role.
+    #[inline]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its lifetime.
+    #[inline]
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether input from the peer can still matter: the state is [`State::Open`] or
+    /// [`State::Closing`].
+    #[inline]
+    pub fn wants_read(&self) -> bool {
+        matches!(self.state, State::Open | State::Closing)
+    }
+
+    /// The buffer bytes from the peer are appended to, for reading straight from a transport.
+    ///
+    /// Only append: the start of the buffer may hold a frame already partly processed in place.
+    #[inline]
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        if !self.wants_read() {
+            // Input after the end is ignored; do not let it pile up.
+            self.read_buf.clear();
+        }
+        &mut self.read_buf
+    }
+
+    /// Appends bytes received from the peer.
+    pub fn handle_read(&mut self, data: &[u8]) {
+        self.read_buf().extend_from_slice(data);
+    }
+
+    /// Bytes received and not yet handled by [`Connection::poll_message`]: while there are
+    /// any, more messages may be ready without reading.
+    #[inline]
+    pub fn buffered(&self) -> usize {
+        let handled = self
+            .frame
+            .as_ref()
+            .map_or(0, |frame| frame.header_len + frame.processed);
+        self.read_buf.len() - handled
+    }
+
+    /// Payload bytes of the frame being received that have not arrived yet; 0 between
+    /// frames. A hint for sizing the next read, never a reason to allocate by itself: the
+    /// length is the peer's claim.
+    #[inline]
+    pub fn frame_missing(&self) -> usize {
+        self.frame.as_ref().map_or(0, |frame| {
+            let arrived = self.read_buf.len() - frame.header_len;
+            usize::try_from(frame.header.payload_len)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(arrived)
+        })
+    }
+
+    /// The encoded frames waiting to be written to the peer.
+    #[inline]
+    pub fn transmit(&mut self) -> &mut Transmit {
+        &mut self.transmit
+    }
+
+    /// Whether a received message is partly buffered: a frame or fragments whose rest has not
+    /// arrived.
+    #[inline]
+    pub fn is_receiving(&self) -> bool {
+        self.frame.is_some() || self.message.is_some() || !self.read_buf.is_empty()
+    }
+
+    /// Frees the read and write buffers if they hold nothing, so that an idle connection holds
+    /// no buffer memory. They are allocated again as needed.
+    pub fn shrink_buffers(&mut self) {
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        }
+        self.transmit.shrink();
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered", &self.read_buf.len())
+            .field("transmit", &self.transmit.remaining())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,392 @@
+//! The receive path: bytes in, messages out. Frames are unmasked and checked in place as
+//! they arrive, fragments joined, control frames answered, and the peer's violations fail
+//! the connection.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{Connection, InFrame, InMessage, PayloadKind, Role, State};
+use crate::close::CloseFrame;
+use crate::error::ProtocolError;
+use crate::extension::DecodeError;
+use crate::header::{FrameHeader, OpCode};
+use crate::mask::{apply_mask, apply_mask_at};
+use crate::message::Message;
+use crate::utf8::{Utf8Bytes, is_utf8};
+
+impl Connection {
+    /// Processes buffered input and returns the next message or control frame, or `Ok(None)`
+    /// when more input is needed (or the connection is over).
+    ///
+    /// Received Pings are answered and a received Close is answered or completes our own;
+    /// those replies are queued in [`Connection::transmit`]. A received Close is returned as
+    /// [`Message::Close`]: a normal close is not an error.
+    ///
+    /// # Errors
+    ///
+    /// The peer broke the protocol or a limit. The connection is now [`State::Failed`], a
+    /// Close with [`ProtocolError::close_code`] is queued, and later calls return `Ok(None)`.
+    #[inline]
+    pub fn poll_message(&mut self) -> Result<Option<Message>, ProtocolError> {
+        // Inlined into the caller for the usual small message, so that the message is built
+        // where the caller wants it rather than copied out of a returned value. Everything
+        // else, and each frame after a control frame or fragment, takes the general path.
+        if self.frame.is_none() && self.wants_read() {
+            if self.read_buf.is_empty() {
+                // Between frames with nothing read: what the general path would find too.
+                return Ok(None);
+            }
+            match self.read_small_message() {
+                Some(Ok(message)) => return Ok(Some(message)),
+                Some(Err(error)) => {
+                    self.fail(&error);
+                    return Err(error);
+                }
+                None => {}
+            }
+        }
+        self.poll_message_general()
+    }
+
+    fn poll_message_general(&mut self) -> Result<Option<Message>, ProtocolError> {
+        if !self.wants_read() {
+            return Ok(None);
+        }
+        match self.read_message() {
+            Ok(message) => Ok(message),
+            Err(error) => {
+                self.fail(&error);
+                Err(error)
+            }
+        }
+    }
+
+    fn read_message(&mut self) -> Result<Option<Message>, ProtocolError> {
+        loop {
+            if self.frame.is_none() {
+                let Some((header, header_len)) = FrameHeader::decode(&self.read_buf)? else {
+                    return Ok(None);
+                };
+                let kind = self.check_header(&header)?;
+                // Checked against `max_frame_size`, so it fits a usize.
+                let len = header.payload_len as usize;
+                if !kind.encoded && self.read_buf.len() - header_len >= len {
+                    // The whole frame is here (the usual case for small messages): unmask,
+                    // check and hand it over at once, without tracking it across reads.
+                    let payload = &mut self.read_buf[header_len..header_len + len];
+                    if let Some(key) = header.mask {
+                        apply_mask(payload, key);
+                    }
+                    if header.fin && matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+                        // A message in one frame: no fragments to join, no state to keep.
+                        if kind.text && !is_utf8(payload) {
+                            return Err(ProtocolError::InvalidUtf8);
+                        }
+                        return Ok(Some(self.split_message(kind.text, header_len, len)));
+                    }
+                    if kind.text {
+                        self.utf8
+                            .feed(payload)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                    match self.complete_frame(header, header_len, len)? {
+                        Some(message) => return Ok(Some(message)),
+                        None => continue,
+                    }
+                }
+                self.frame = Some(InFrame {
+                    header,
+                    header_len,
+                    processed: 0,
+                    text: kind.text && !kind.encoded,
+                    encoded: kind.encoded,
+                });
+            }
+            let Some(frame) = &mut self.frame else {
+                unreachable!("a frame was set above")
+            };
+            // Checked against `max_frame_size`, so it fits a usize.
+            let len = frame.header.payload_len as usize;
+            let available = (self.read_buf.len() - frame.header_len).min(len);
+            if available > frame.processed {
+                let new = &mut self.read_buf[frame.header_len + frame.processed..]
+                    [..available - frame.processed];
+                if let Some(key) = frame.header.mask {
+                    apply_mask_at(new, key, frame.processed);
+                }
+                if frame.text {
+                    self.utf8
+                        .feed(new)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+                frame.processed = available;
+            }
+            if frame.processed < len {
+                return Ok(None);
+            }
+            let Some(InFrame {
+                header,
+                header_len,
+                encoded,
+                ..
+            }) = self.frame.take()
+            else {
+                unreachable!("a frame was set above")
+            };
+            let message = if encoded {
+                self.complete_encoded_frame(header, header_len, len)?
+            } else {
+                self.complete_frame(header, header_len, len)?
+            };
+            if let Some(message) = message {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// The usual case, told from the first two bytes: a whole text or binary message in one
+    /// frame under 126 bytes, masked as the role requires, without RSV bits, while no
+    /// fragmented message is in progress. `None` leaves everything else, and every error but
+    /// invalid UTF-8, to the general path.
+    #[inline]
+    fn read_small_message(&mut self) -> Option<Result<Message, ProtocolError>> {
+        let [b0, b1, ..] = self.read_buf[..] else {
+            return None;
+        };
+        let text = match b0 {
+            0x81 => true,
+            0x82 => false,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        let len = usize::from(b1 & 0x7F);
+        let header_len = if masked { 6 } else { 2 };
+        if masked != (self.role == Role::Server)
+            || len > 125
+            || self.read_buf.len() < header_len + len
+            || self.message.is_some()
+            || len > self.config.max_frame_size.min(self.config.max_message_size)
+        {
+            return None;
+        }
+        let (header, payload) = self.read_buf[..header_len + len].split_at_mut(header_len);
+        if masked {
+            apply_mask(payload, [header[2], header[3], header[4], header[5]]);
+        }
+        if text && !is_utf8(payload) {
+            return Some(Err(ProtocolError::InvalidUtf8));
+        }
+        Some(Ok(self.split_message(text, header_len, len)))
+    }
+
+    /// Hands over a message that came whole in the frame at the front of the read buffer,
+    /// its payload unmasked and, for text, checked.
+    #[inline]
+    fn split_message(&mut self, text: bool, header_len: usize, len: usize) -> Message {
+        // One split for header and payload; the header is skipped in place.
+        let mut frame = self.read_buf.split_to(header_len + len).freeze();
+        frame.advance(header_len);
+        if text {
+            Message::Text(Utf8Bytes::from_validated(frame))
+        } else {
+            Message::Binary(frame)
+        }
+    }
+
+    /// Checks a header against RFC 6455 and the limits, before any of its payload is used.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<PayloadKind, ProtocolError> {
+        let allowed = if self.extension.is_some() {
+            FrameHeader::RSV1
+        } else {
+            0
+        };
+        if header.rsv & !allowed != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        // RSV1 marks a message, so only its first frame may carry it (RFC 7692 §6).
+        let rsv1 = header.rsv & FrameHeader::RSV1 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        match (self.role, header.mask) {
+            (Role::Server, None) if !self.config.danger_accept_unmasked_frames => {
+                return Err(ProtocolError::UnmaskedFrame);
+            }
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            if !header.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if header.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong);
+            }
+            return Ok(PayloadKind {
+                text: false,
+                encoded: false,
+            });
+        }
+        let max = self.config.max_frame_size;
+        if header.payload_len > max as u64 {
+            return Err(ProtocolError::FrameTooLarge { max });
+        }
+        let (so_far, kind) = match (header.opcode, &self.message) {
+            (OpCode::Continuation, Some(message)) => (
+                message.data.len(),
+                PayloadKind {
+                    text: message.opcode == OpCode::Text,
+                    encoded: message.encoded,
+                },
+            ),
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                self.utf8.reset();
+                (
+                    0,
+                    PayloadKind {
+                        text: opcode == OpCode::Text,
+                        encoded: rsv1,
+                    },
+                )
+            }
+        };
+        // An encoded message is measured as it is decoded; its frames only by the frame limit.
+        let max = self.config.max_message_size;
+        if !kind.encoded && header.payload_len > (max - so_far) as u64 {
+            return Err(ProtocolError::MessageTooLarge { max });
+        }
+        Ok(kind)
+    }
+
+    /// Acts on a complete frame of a message the extension must decode: decodes it into the
+    /// message, bounded by the message limit, and checks decoded text at once.
+    fn complete_encoded_frame(
+        &mut self,
+        header: FrameHeader,
+        header_len: usize,
+        len: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let mut message = match self.message.take() {
+            Some(message) => message,
+            None => InMessage {
+                opcode: header.opcode,
+                data: BytesMut::new(),
+                encoded: true,
+            },
+        };
+        let Some(extension) = self.extension.as_mut() else {
+            unreachable!("RSV1 is accepted only with an extension")
+        };
+        let start = message.data.len();
+        let max = self.config.max_message_size;
+        extension
+            .decode(
+                &self.read_buf[header_len..header_len + len],
+                header.fin,
+                &mut message.data,
+                max,
+            )
+            .map_err(|e| match e {
+                DecodeError::TooLarge => ProtocolError::MessageTooLarge { max },
+                DecodeError::Invalid => ProtocolError::InvalidExtensionData,
+            })?;
+        self.read_buf.advance(header_len + len);
+        if message.opcode == OpCode::Text {
+            self.utf8
+                .feed(&message.data[start..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if header.fin {
+            self.finish_message(message.opcode, message.data.freeze())
+                .map(Some)
+        } else {
+            self.message = Some(message);
+            Ok(None)
+        }
+    }
+
+    /// Acts on a frame whose payload is complete, unmasked and checked at the front of the
+    /// read buffer after its header.
+    fn complete_frame(
+        &mut self,
+        header: FrameHeader,
+        header_len: usize,
+        len: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        if header.opcode == OpCode::Continuation {
+            let Some(message) = &mut self.message else {
+                unreachable!("checked with the header")
+            };
+            message
+                .data
+                .extend_from_slice(&self.read_buf[header_len..header_len + len]);
+            self.read_buf.advance(header_len + len);
+            if !header.fin {
+                return Ok(None);
+            }
+            let Some(InMessage { opcode, data, .. }) = self.message.take() else {
+                unreachable!("matched above")
+            };
+            return self.finish_message(opcode, data.freeze()).map(Some);
+        }
+        // One split for header and payload; the header is then skipped in place.
+        let mut frame = self.read_buf.split_to(header_len + len);
+        if !header.fin {
+            // The first frame of a fragmented message: the continuations are appended to it.
+            frame.advance(header_len);
+            self.message = Some(InMessage {
+                opcode: header.opcode,
+                data: frame,
+                encoded: false,
+            });
+            return Ok(None);
+        }
+        let mut payload = frame.freeze();
+        payload.advance(header_len);
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => self.finish_message(header.opcode, payload).map(Some),
+            OpCode::Ping => {
+                if self.state == State::Open {
+                    self.write_frame(true, 0, OpCode::Pong, payload.clone());
+                }
+                Ok(Some(Message::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Message::Pong(payload))),
+            OpCode::Close => {
+                let frame = CloseFrame::parse(payload)?;
+                if self.state == State::Open {
+                    // Echo the code (RFC 6455 §5.5.1) and the reason, already checked to fit.
+                    self.write_close(frame.as_ref());
+                }
+                self.state = State::Closed;
+                self.read_buf = BytesMut::new();
+                Ok(Some(Message::Close(frame)))
+            }
+            OpCode::Continuation => unreachable!("handled above"),
+        }
+    }
+
+    fn finish_message(&mut self, opcode: OpCode, data: Bytes) -> Result<Message, ProtocolError> {
+        if opcode == OpCode::Text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok(Message::Text(Utf8Bytes::from_validated(data)))
+        } else {
+            Ok(Message::Binary(data))
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): queue a Close with the error's code unless we
+    /// already sent one, and stop reading.
+    fn fail(&mut self, error: &ProtocolError) {
+        if self.state == State::Open {
+            let mut reason = error.to_string();
+            reason.truncate(CloseFrame::MAX_REASON_LEN);
+            self.write_close(Some(&CloseFrame::new(error.close_code(), reason)));
+        }
+        self.state = State::Failed;
+        self.frame = None;
+        self.message = None;
+        self.read_buf = BytesMut::new();
+    }
+}
