@@ -106,50 +106,73 @@ impl Deflate {
     }
 }
 
+/// Compresses `payload` into `out` with a sync flush, giving up as soon as `out` is longer
+/// than `give_up_past`. `Err` leaves the compressor's state undefined: reset it.
+fn compress(
+    compressor: &mut Compress,
+    payload: &[u8],
+    out: &mut BytesMut,
+    give_up_past: usize,
+) -> Result<(), ()> {
+    let mut input = payload;
+    loop {
+        let len = out.len();
+        // `len <= give_up_past` here: one byte of room past it tells "too long" apart.
+        let room = (input.len() / 2 + 64).min(give_up_past + 1 - len);
+        out.resize(len + room, 0);
+        let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
+        let status = compressor.compress(input, &mut out[len..], FlushCompress::Sync);
+        let consumed = (compressor.total_in() - in_before) as usize;
+        let produced = (compressor.total_out() - out_before) as usize;
+        out.truncate(len + produced);
+        input = &input[consumed..];
+        if status.is_err() || out.len() > give_up_past {
+            return Err(());
+        }
+        // The flush is complete once it leaves output space unused.
+        if input.is_empty() && produced < room {
+            return Ok(());
+        }
+    }
+}
+
 impl MessageExtension for Deflate {
     fn encode(&mut self, payload: &[u8], out: &mut BytesMut) -> bool {
-        if payload.len() < self.min_size {
+        if payload.len() < self.min_size || payload.is_empty() {
             return false;
         }
         let Some(compressor) = self.compressor.as_mut() else {
             return false;
         };
-        if payload.is_empty() {
-            // An empty stored block (RFC 7692 §7.2.3.6). zlib would emit nothing at all for
-            // empty input right after a sync flush, which the peer cannot decode.
-            out.extend_from_slice(&[0x00]);
-            return true;
-        }
-        let mut input = payload;
-        loop {
-            let len = out.len();
-            let room = input.len() / 2 + 64;
-            out.resize(len + room, 0);
-            let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
-            let status = compressor.compress(input, &mut out[len..], FlushCompress::Sync);
-            let consumed = (compressor.total_in() - in_before) as usize;
-            let produced = (compressor.total_out() - out_before) as usize;
-            out.truncate(len + produced);
-            input = &input[consumed..];
-            if status.is_err() {
-                // Start over with an empty window and send this message as it is: the peer's
-                // window is unaffected by a message it receives uncompressed.
-                compressor.reset();
-                out.clear();
-                return false;
-            }
-            // The flush is complete once it leaves output space unused.
-            if input.is_empty() && produced < room {
-                break;
-            }
-        }
-        if out.ends_with(&TAIL) {
+        // Worth sending compressed only if smaller than the payload (RFC 7692 §6 lets any
+        // message go uncompressed): with the tail that is removed below, at most
+        // `payload.len() - 1 + 4` bytes, and compressing stops as soon as it makes more.
+        let compressed = compress(compressor, payload, out, payload.len() + TAIL.len() - 1);
+        if compressed.is_ok() && out.ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
+        }
+        if compressed.is_err() || out.len() >= payload.len() {
+            // The compressor's window now holds this message, but the peer's decompressor
+            // never sees it: a message sent uncompressed bypasses it. With context takeover,
+            // the next message could then refer back to bytes the peer does not have. So the
+            // compressor forgets everything: after a reset its output refers only to what it
+            // compresses from then on, which the peer inflates whatever its window holds.
+            // (Without context takeover it is reset after every message anyway.)
+            compressor.reset();
+            out.clear();
+            return false;
         }
         if self.compressor_reset {
             compressor.reset();
         }
         true
+    }
+
+    /// DEFLATE's worst case is stored blocks, 5 bytes per 64 KiB; zlib's own bound adds a
+    /// little more per block and a constant. This is generous on both counts, so that any
+    /// encoder's output for a message at the limit is admitted.
+    fn max_encoded_len(&self, len: usize) -> usize {
+        len.saturating_add(len >> 10).saturating_add(1024)
     }
 
     fn decode(
@@ -201,32 +224,84 @@ mod tests {
         Ok(out.to_vec())
     }
 
+    /// What the compressor makes of `payload`, tail removed, whether or not it is smaller:
+    /// `encode` would send the RFC's short examples uncompressed.
+    fn compressed(d: &mut Deflate, payload: &[u8]) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        let compressor = d.compressor.as_mut().unwrap();
+        compress(compressor, payload, &mut out, usize::MAX - 1).unwrap();
+        assert!(out.ends_with(&TAIL));
+        if d.compressor_reset {
+            compressor.reset();
+        }
+        out[..out.len() - TAIL.len()].to_vec()
+    }
+
+    /// Bytes no compressor can shrink, from a xorshift generator.
+    fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect()
+    }
+
     #[test]
     fn rfc_7692_section_7_2_3_1_hello() {
         let mut d = session(false);
-        let mut out = BytesMut::new();
-        assert!(d.encode(b"Hello", &mut out));
-        assert_eq!(&out[..], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let out = compressed(&mut d, b"Hello");
+        assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
         assert_eq!(decode(&mut session(false), &out).unwrap(), b"Hello");
+        // Seven bytes for five: sent as it is.
+        assert!(!session(false).encode(b"Hello", &mut BytesMut::new()));
     }
 
     #[test]
     fn rfc_7692_section_7_2_3_2_sharing_the_window() {
         // With context takeover the second "Hello" refers back to the first.
         let mut d = session(false);
-        let (mut first, mut second) = (BytesMut::new(), BytesMut::new());
-        d.encode(b"Hello", &mut first);
-        d.encode(b"Hello", &mut second);
-        assert_eq!(&second[..], [0xf2, 0x00, 0x11, 0x00, 0x00]);
+        let first = compressed(&mut d, b"Hello");
+        let second = compressed(&mut d, b"Hello");
+        assert_eq!(second, [0xf2, 0x00, 0x11, 0x00, 0x00]);
         let mut peer = session(false);
         assert_eq!(decode(&mut peer, &first).unwrap(), b"Hello");
         assert_eq!(decode(&mut peer, &second).unwrap(), b"Hello");
         // Without, both are the same bytes.
         let mut d = session(true);
-        let (mut first, mut second) = (BytesMut::new(), BytesMut::new());
-        d.encode(b"Hello", &mut first);
-        d.encode(b"Hello", &mut second);
-        assert_eq!(first, second);
+        assert_eq!(compressed(&mut d, b"Hello"), compressed(&mut d, b"Hello"));
+    }
+
+    #[test]
+    fn a_message_that_does_not_shrink_goes_uncompressed() {
+        let random = noise(100_000, 7);
+        let mut out = BytesMut::new();
+        assert!(!session(false).encode(&random, &mut out));
+        assert!(out.is_empty());
+        assert!(!session(false).encode(b"", &mut out));
+        assert!(session(false).encode(&[b'a'; 100], &mut out));
+        assert!(out.len() < 100);
+    }
+
+    #[test]
+    fn a_message_sent_uncompressed_leaves_no_trace_in_the_window() {
+        // With context takeover: `first` goes uncompressed, so the peer never sees it, and
+        // `second` repeats half of it twice. Had the compressor kept `first` in its window,
+        // `second` would refer back to bytes the peer does not have.
+        let first = noise(10_000, 11);
+        let second = [&first[..5000], &first[..5000]].concat();
+        let (mut d, mut peer) = (session(false), session(false));
+        let mut out = BytesMut::new();
+        assert!(!d.encode(&first, &mut out));
+        assert!(d.encode(&second, &mut out), "the repeat compresses");
+        assert!(out.len() < 6000, "{}", out.len());
+        assert_eq!(decode(&mut peer, &out).unwrap(), second);
+        // And the two stay in step for what follows.
+        let mut next = BytesMut::new();
+        assert!(d.encode(&second, &mut next));
+        assert_eq!(decode(&mut peer, &next).unwrap(), second);
     }
 
     #[test]
@@ -251,8 +326,12 @@ mod tests {
         // Empty messages, also right after another message with context takeover.
         let (mut d, mut peer) = (session(false), session(false));
         for payload in [&b""[..], b"Hello", b"", b"", b"Hello"] {
-            let mut out = BytesMut::new();
-            assert!(d.encode(payload, &mut out));
+            // Another peer's empty message is the RFC's empty block; ours goes uncompressed.
+            let out = if payload.is_empty() {
+                vec![0x00]
+            } else {
+                compressed(&mut d, payload)
+            };
             assert_eq!(decode(&mut peer, &out).unwrap(), payload);
         }
     }
@@ -308,7 +387,7 @@ mod tests {
         assert!(out.is_empty());
         let mut d = Deflate::new(6, 15, false, false, 10);
         assert!(!d.encode(b"short", &mut out));
-        assert!(d.encode(b"long enough to compress", &mut out));
+        assert!(d.encode(b"long enough to compress, compress, compress", &mut out));
     }
 
     #[test]

@@ -310,7 +310,7 @@ fn undecodable_data_fails_with_1007() {
 
 #[test]
 fn invalid_utf8_in_compressed_text_fails_with_1007_at_the_frame_that_holds_it() {
-    let payload = compressed(b"valid start \xf4\x90\x80\x80 and more");
+    let payload = compressed(b"valid start, valid start, valid start \xf4\x90\x80\x80 and more");
     // The first frame inflates to the invalid sequence; the message never completes.
     let mut server = server_with_deflate(Config::default());
     server.handle_read(&frame(0x41, &payload));

@@ -29,6 +29,14 @@ pub trait MessageExtension: Send {
         out: &mut BytesMut,
         max_len: usize,
     ) -> Result<(), DecodeError>;
+
+    /// The longest a message of `len` bytes can be once encoded, by any encoder the peer
+    /// may use: it bounds a frame of an encoded message when no frame limit is set (see
+    /// [`Config::max_frame_size`](crate::Config::max_frame_size)). By default `len`, for
+    /// extensions that never grow a message.
+    fn max_encoded_len(&self, len: usize) -> usize {
+        len
+    }
 }
 
 /// Why a message could not be decoded.

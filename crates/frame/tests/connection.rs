@@ -462,7 +462,7 @@ fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
 #[test]
 fn limits_fail_with_1009_before_the_payload_arrives() {
     let mut config = Config::default();
-    config.max_frame_size = 100;
+    config.max_frame_size = Some(100);
     config.max_message_size = 150;
     let mut s = Connection::server(config.clone());
     // Only the header of a 101-byte frame.
@@ -493,7 +493,7 @@ fn limits_fail_with_1009_before_the_payload_arrives() {
     s.handle_read(&huge);
     assert!(matches!(
         s.poll_message(),
-        Err(ProtocolError::FrameTooLarge { .. })
+        Err(ProtocolError::MessageTooLarge { .. })
     ));
     assert_eq!(s.read_buf().capacity(), 0);
 }
@@ -533,7 +533,7 @@ mod properties {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512),
                                        cut in 0usize..512) {
             let mut config = Config::default();
-            config.max_frame_size = 256;
+            config.max_frame_size = Some(256);
             config.max_message_size = 300;
             for mut conn in [Connection::server(config.clone()), Connection::client(config.clone(), || KEY)] {
                 let cut = cut.min(bytes.len());

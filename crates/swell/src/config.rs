@@ -45,16 +45,26 @@ impl Default for Config {
 
 impl Config {
     /// The longest frame accepted, in bytes; a longer one fails the connection with 1009.
-    /// Default 16 MiB.
+    /// By default frames are bounded by [`Config::max_message_size`] alone, so that every
+    /// message under the limit gets through however the peer frames it; set a frame limit
+    /// only to hold less than a whole message in the read buffer at once.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.frame.max_frame_size = bytes;
+        self.frame.max_frame_size = Some(bytes);
         self
     }
 
-    /// The longest message accepted, in bytes, over all its frames; a longer one fails the
-    /// connection with 1009. Default 64 MiB.
+    /// The longest message accepted, in bytes, over all its frames and after decompression;
+    /// a longer one fails the connection with 1009. Default 64 MiB.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.frame.max_message_size = bytes;
+        self
+    }
+
+    /// The longest frame sent, in bytes: a longer message leaves as fragments of this size.
+    /// Default 1 MiB, which every common receiver's frame limit admits (tungstenite's, the
+    /// lowest among them, is 16 MiB).
+    pub fn send_frame_size(mut self, bytes: usize) -> Self {
+        self.frame.send_frame_size = bytes;
         self
     }
 

@@ -20,17 +20,30 @@ pub enum Role {
 
 /// Limits and policy for one connection.
 ///
-/// The defaults suit the open internet: a frame of up to 16 MiB and a message of up to 64 MiB.
-/// A peer that passes a limit fails the connection with close code 1009.
+/// The defaults suit the open internet: a message of up to 64 MiB, in as many frames as the
+/// peer likes, and messages sent in frames of at most 1 MiB. A peer that passes a limit fails
+/// the connection with close code 1009.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
-    /// The longest frame payload accepted, in bytes. Default 16 MiB.
+    /// The longest frame payload accepted, in bytes, if frames are to be limited apart from
+    /// messages. Default `None`: a frame is bounded by the message limit alone, so that any
+    /// message that fits the limit gets through, however the peer frames it.
     ///
-    /// A whole frame is held in memory before it is delivered, so this bounds the read buffer.
-    pub max_frame_size: usize,
-    /// The longest message accepted, in bytes, counted over all its frames. Default 64 MiB.
+    /// A whole frame is held in memory before it is delivered, so the frame limit, or else
+    /// the message limit, bounds the read buffer. A frame of a compressed message is bounded
+    /// by the longest a message at the limit can be once encoded
+    /// ([`MessageExtension::max_encoded_len`]): incompressible data grows a little.
+    pub max_frame_size: Option<usize>,
+    /// The longest message accepted, in bytes, counted over all its frames (after
+    /// decompression). Default 64 MiB.
     pub max_message_size: usize,
+    /// The longest frame payload sent, in bytes: a longer message leaves as fragments of this
+    /// size (RFC 6455 §5.4), its first frame alone carrying RSV1 when it is compressed.
+    /// Default 1 MiB, which every common receiver's frame limit admits (tungstenite's is
+    /// 16 MiB; browsers, node's `ws` and python `websockets` limit messages, not frames) and
+    /// which costs 14 header bytes per MiB. A value of 0 is taken as 1.
+    pub send_frame_size: usize,
     /// Accept frames a client did not mask. RFC 6455 §5.1 requires a server to fail such a
     /// connection; only turn this on for peers that are known to break the rule. Default off.
     pub danger_accept_unmasked_frames: bool,
@@ -39,8 +52,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_frame_size: 16 << 20,
+            max_frame_size: None,
             max_message_size: 64 << 20,
+            send_frame_size: 1 << 20,
             danger_accept_unmasked_frames: false,
         }
     }

@@ -67,7 +67,7 @@ impl Connection {
                     return Ok(None);
                 };
                 let kind = self.check_header(&header)?;
-                // Checked against `max_frame_size`, so it fits a usize.
+                // Checked against the limits, so it fits a usize.
                 let len = header.payload_len as usize;
                 if !kind.encoded && self.read_buf.len() - header_len >= len {
                     // The whole frame is here (the usual case for small messages): unmask,
@@ -104,7 +104,7 @@ impl Connection {
             let Some(frame) = &mut self.frame else {
                 unreachable!("a frame was set above")
             };
-            // Checked against `max_frame_size`, so it fits a usize.
+            // Checked against the limits, so it fits a usize.
             let len = frame.header.payload_len as usize;
             let available = (self.read_buf.len() - frame.header_len).min(len);
             if available > frame.processed {
@@ -164,7 +164,8 @@ impl Connection {
             || len > 125
             || self.read_buf.len() < header_len + len
             || self.message.is_some()
-            || len > self.config.max_frame_size.min(self.config.max_message_size)
+            || len > self.config.max_message_size
+            || self.config.max_frame_size.is_some_and(|max| len > max)
         {
             return None;
         }
@@ -226,9 +227,10 @@ impl Connection {
                 encoded: false,
             });
         }
-        let max = self.config.max_frame_size;
-        if header.payload_len > max as u64 {
-            return Err(ProtocolError::FrameTooLarge { max });
+        if let Some(max) = self.config.max_frame_size {
+            if header.payload_len > max as u64 {
+                return Err(ProtocolError::FrameTooLarge { max });
+            }
         }
         let (so_far, kind) = match (header.opcode, &self.message) {
             (OpCode::Continuation, Some(message)) => (
@@ -251,9 +253,17 @@ impl Connection {
                 )
             }
         };
-        // An encoded message is measured as it is decoded; its frames only by the frame limit.
         let max = self.config.max_message_size;
-        if !kind.encoded && header.payload_len > (max - so_far) as u64 {
+        if kind.encoded {
+            // An encoded message is measured as it is decoded. Its frames are bounded by the
+            // frame limit, or else by the longest encoding of a message at the limit: a
+            // frame longer than that cannot decode to a message that fits.
+            if let (None, Some(extension)) = (self.config.max_frame_size, &self.extension) {
+                if header.payload_len > extension.max_encoded_len(max) as u64 {
+                    return Err(ProtocolError::MessageTooLarge { max });
+                }
+            }
+        } else if header.payload_len > (max - so_far) as u64 {
             return Err(ProtocolError::MessageTooLarge { max });
         }
         Ok(kind)
@@ -318,9 +328,9 @@ impl Connection {
             let Some(message) = &mut self.message else {
                 unreachable!("checked with the header")
             };
-            message
-                .data
-                .extend_from_slice(&self.read_buf[header_len..header_len + len]);
+            let payload = &self.read_buf[header_len..header_len + len];
+            reserve_within(&mut message.data, len, self.config.max_message_size);
+            message.data.extend_from_slice(payload);
             self.read_buf.advance(header_len + len);
             if !header.fin {
                 return Ok(None);
@@ -389,4 +399,19 @@ impl Connection {
         self.message = None;
         self.read_buf = BytesMut::new();
     }
+}
+
+/// Makes room for `additional` more bytes in a message being joined, growing it
+/// geometrically but never past `max`, the message limit, which the header check already
+/// guarantees the message fits. (`BytesMut::reserve` doubles, so a message just under the
+/// limit could hold twice the limit.)
+fn reserve_within(data: &mut BytesMut, additional: usize, max: usize) {
+    let needed = data.len() + additional;
+    if needed <= data.capacity() {
+        return;
+    }
+    let target = data.capacity().saturating_mul(2).min(max).max(needed);
+    let mut grown = BytesMut::with_capacity(target);
+    grown.extend_from_slice(data);
+    *data = grown;
 }

@@ -31,6 +31,7 @@ impl Connection {
         };
         if let Some((opcode, payload)) = data {
             if payload.len() <= 125
+                && payload.len() <= self.config.send_frame_size
                 && self.mask_keys.is_none()
                 && self.extension.is_none()
                 && self.sending.is_none()
@@ -82,13 +83,31 @@ impl Connection {
         if let (true, Some(extension)) = (encode, self.extension.as_mut()) {
             if extension.encode(&payload, &mut self.encoded) {
                 let encoded = self.encoded.split().freeze();
-                self.write_frame(true, FrameHeader::RSV1, opcode, encoded);
+                self.write_message(FrameHeader::RSV1, opcode, encoded);
                 return Ok(());
             }
             self.encoded.clear();
         }
-        self.write_frame(true, 0, opcode, payload);
+        self.write_message(0, opcode, payload);
         Ok(())
+    }
+
+    /// Encodes a whole data message: one frame, or fragments of at most the send frame size
+    /// when it is longer, `rsv` on the first frame only (RFC 7692 §6). The fragments share
+    /// the payload; none is copied but to mask it.
+    fn write_message(&mut self, rsv: u8, opcode: OpCode, mut payload: Bytes) {
+        let max = self.config.send_frame_size.max(1);
+        if payload.len() <= max {
+            self.write_frame(true, rsv, opcode, payload);
+            return;
+        }
+        let (mut rsv, mut opcode) = (rsv, opcode);
+        while payload.len() > max {
+            let fragment = payload.split_to(max);
+            self.write_frame(false, rsv, opcode, fragment);
+            (rsv, opcode) = (0, OpCode::Continuation);
+        }
+        self.write_frame(true, 0, OpCode::Continuation, payload);
     }
 
     fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {

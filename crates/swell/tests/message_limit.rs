@@ -1,0 +1,168 @@
+//! A message one byte past the limit fails with 1009, with the default settings, and the
+//! server's memory stays bounded by the limit however much more the peer sends. Alone in its
+//! own test binary: it measures every allocation of the process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use swell::{CloseCode, Error, ProtocolError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+mod common;
+use common::read_head;
+
+/// Counts the bytes allocated now and the most allocated since the last [`reset_peak`].
+struct Counting;
+
+static NOW: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(by: usize) {
+    let now = NOW.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; only counters are added.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        // SAFETY: the caller's guarantees for `layout` are those `System.alloc` needs.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        NOW.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with `layout`, as the caller guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            grew(new_size - layout.size());
+        } else {
+            NOW.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: as for `dealloc` and `alloc`: the caller's guarantees are passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Starts measuring: the peak is what is allocated now.
+fn reset_peak() -> usize {
+    let now = NOW.load(Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
+const LIMIT: usize = 64 << 20;
+const REQUEST: &str = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// A frame header as a client sends it, masked with an all-zero key (the payload is then
+/// sent as it is).
+fn header(b0: u8, len: u64) -> Vec<u8> {
+    let mut out = vec![b0, 0x80 | 127];
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// A server with the default settings; returns how its connection ended.
+async fn server(listener: TcpListener) -> Option<Result<swell::Message, Error>> {
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut ws = swell::accept(stream).await.unwrap();
+    loop {
+        match ws.recv().await {
+            Some(Ok(message)) if message.is_data() => panic!("an over-limit message arrived"),
+            Some(Ok(_)) => {}
+            end => return end,
+        }
+    }
+}
+
+/// Connects by hand, sends `frames` (header, payload length) from one reused buffer until
+/// the server stops reading, and returns the close code the server sent.
+async fn send_raw(addr: &str, frames: Vec<(Vec<u8>, usize)>) -> u16 {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(REQUEST.as_bytes()).await.unwrap();
+    let (head, _) = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 1 << 20];
+        for (header, len) in frames {
+            if write.write_all(&header).await.is_err() {
+                return;
+            }
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if write.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        }
+    });
+    let mut close = [0; 4];
+    read.read_exact(&mut close).await.unwrap();
+    assert_eq!(close[0], 0x88, "a Close frame");
+    writer.abort();
+    u16::from_be_bytes([close[2], close[3]])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_the_limit_fails_with_1009_in_memory_bounded_by_the_limit() {
+    // One frame of limit + 1 bytes: refused at its header, before its payload is read.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let ended = tokio::spawn(server(listener));
+    let before = reset_peak();
+    let code = send_raw(&addr, vec![(header(0x82, LIMIT as u64 + 1), LIMIT + 1)]).await;
+    assert_eq!(code, CloseCode::MESSAGE_TOO_BIG.as_u16());
+    let ended = ended.await.unwrap();
+    assert!(
+        matches!(
+            ended,
+            Some(Err(Error::Protocol(ProtocolError::MessageTooLarge {
+                max: LIMIT
+            })))
+        ),
+        "{ended:?}"
+    );
+    let grown = PEAK.load(Ordering::Relaxed) - before;
+    assert!(grown < 8 << 20, "{grown} bytes for a refused header");
+
+    // The same message in 1 MiB fragments, and the sender would go on to four times the
+    // limit: the server fails when the limit is passed, and holds at most the message so
+    // far while it grows.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let ended = tokio::spawn(server(listener));
+    let mut frames = vec![(header(0x02, 1 << 20), 1 << 20)];
+    frames.extend((1..4 * 64).map(|_| (header(0x00, 1 << 20), 1 << 20)));
+    let before = reset_peak();
+    let code = send_raw(&addr, frames).await;
+    assert_eq!(code, CloseCode::MESSAGE_TOO_BIG.as_u16());
+    let ended = ended.await.unwrap();
+    assert!(
+        matches!(
+            ended,
+            Some(Err(Error::Protocol(ProtocolError::MessageTooLarge {
+                max: LIMIT
+            })))
+        ),
+        "{ended:?}"
+    );
+    let grown = PEAK.load(Ordering::Relaxed) - before;
+    assert!(
+        grown < 2 * LIMIT,
+        "{grown} bytes for a message of up to {LIMIT}"
+    );
+}
