@@ -1,6 +1,7 @@
 //! `cargo xtask autobahn`: the Autobahn|Testsuite against our server and client agents,
 //! diffed with the baseline in `autobahn/expected/`.
 
+mod build;
 mod install;
 mod report;
 mod suite;
@@ -103,22 +104,12 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
             Runner::Local(install::ensure(root, false)?)
         }
     };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("autobahn: building the agents");
-    run(Command::new(cargo).current_dir(root).args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "swell",
-        "-p",
-        "swell-hyper",
-        "--examples",
-    ]))?;
+    let examples = build::examples(root, &["swell", "swell-hyper"])?;
     let reports = root.join("reports");
     std::fs::create_dir_all(&reports).map_err(|e| e.to_string())?;
     let agents = Agents {
-        examples: root.join("target/release/examples"),
+        examples,
         servers: SERVER_AGENTS,
         client: CLIENT_AGENT,
     };

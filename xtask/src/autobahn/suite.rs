@@ -1,5 +1,6 @@
 //! Running the suite: agents and `wstest` as processes, under Docker or a local install.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -184,9 +185,19 @@ fn spec(
 
 /// The agents: which example binary plays each agent named in the specs.
 pub(crate) struct Agents {
-    pub(crate) examples: PathBuf,
+    /// Example binaries by name, where cargo built them.
+    pub(crate) examples: HashMap<String, PathBuf>,
     pub(crate) servers: &'static [(&'static str, &'static str)],
     pub(crate) client: (&'static str, &'static str),
+}
+
+impl Agents {
+    fn executable(&self, example: &str) -> Result<&Path, String> {
+        self.examples
+            .get(example)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| format!("cargo built no example named {example}"))
+    }
 }
 
 /// Runs the fuzzing client against our server agents; returns the report directory.
@@ -222,7 +233,7 @@ pub(crate) fn run_servers(
             .map(|(_, example)| *example)
             .ok_or_else(|| format!("no example plays server agent {agent}"))?;
         port_is_free(port)?;
-        let mut command = Command::new(agents.examples.join(example));
+        let mut command = Command::new(agents.executable(example)?);
         command.arg(format!("127.0.0.1:{port}"));
         let child = spawn(&mut command, &reports.join(format!("agent-{agent}.log")))?;
         guards.push(Guard {
@@ -280,7 +291,7 @@ pub(crate) fn run_clients(
     };
     wait_for_port(port, Duration::from_secs(120))?;
     let (agent, example) = agents.client;
-    let mut command = Command::new(agents.examples.join(example));
+    let mut command = Command::new(agents.executable(example)?);
     command.arg(format!("ws://127.0.0.1:{port}")).arg(agent);
     let mut child = spawn(
         &mut command,
