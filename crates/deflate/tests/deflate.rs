@@ -249,14 +249,14 @@ fn rsv1_is_refused_where_it_does_not_belong() {
     fails_with(
         &mut server_with_deflate(Config::default()),
         &frame(0xC9, b""),
-        ProtocolError::ReservedBits,
+        ProtocolError::MisplacedRsv1,
     );
     let mut bytes = frame(0x41, &payload[..4]);
     bytes.extend(frame(0xC0, &payload[4..]));
     fails_with(
         &mut server_with_deflate(Config::default()),
         &bytes,
-        ProtocolError::ReservedBits,
+        ProtocolError::MisplacedRsv1,
     );
     // Without a negotiated extension, anywhere.
     fails_with(
@@ -272,6 +272,10 @@ fn rsv1_is_refused_where_it_does_not_belong() {
     );
     assert_eq!(
         ProtocolError::ReservedBits.close_code(),
+        CloseCode::PROTOCOL_ERROR
+    );
+    assert_eq!(
+        ProtocolError::MisplacedRsv1.close_code(),
         CloseCode::PROTOCOL_ERROR
     );
 }

@@ -123,7 +123,8 @@ impl CloseFrame {
                 }
                 let mut reason = payload;
                 reason.advance(2);
-                let reason = Utf8Bytes::try_from(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+                let reason =
+                    Utf8Bytes::try_from(reason).map_err(|_| ProtocolError::InvalidCloseReason)?;
                 Ok(Some(Self { code, reason }))
             }
         }
@@ -167,7 +168,7 @@ mod tests {
         );
         assert_eq!(
             CloseFrame::parse(Bytes::copy_from_slice(&[0x03, 0xe8, 0xff][..])),
-            Err(ProtocolError::InvalidUtf8)
+            Err(ProtocolError::InvalidCloseReason)
         );
         let frame = CloseFrame::parse(Bytes::copy_from_slice(&b"\x0f\xa0bye"[..]))
             .unwrap()

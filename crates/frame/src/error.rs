@@ -11,9 +11,11 @@ use crate::close::CloseCode;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// A reserved bit was set that no negotiated extension defines (§5.2), or RSV1 on a
-    /// control frame or a continuation frame (RFC 7692 §6). 1002.
+    /// A reserved bit was set that no negotiated extension defines (§5.2). 1002.
     ReservedBits,
+    /// RSV1, which the negotiated extension uses to mark a message, on a control frame or a
+    /// continuation frame: only a message's first frame may carry it (RFC 7692 §6). 1002.
+    MisplacedRsv1,
     /// An opcode RFC 6455 reserves (§5.2). 1002.
     ReservedOpcode(u8),
     /// A 64-bit payload length with its most significant bit set (§5.2). 1002.
@@ -34,8 +36,10 @@ pub enum ProtocolError {
     InvalidClosePayload,
     /// A Close frame with a code that may not be sent (§7.4). 1002.
     InvalidCloseCode(u16),
-    /// A text message or close reason that is not UTF-8 (§8.1). 1007.
+    /// A text message that is not UTF-8 (§8.1). 1007.
     InvalidUtf8,
+    /// A close reason that is not UTF-8 (§5.5.1). 1007.
+    InvalidCloseReason,
     /// A message the negotiated extension cannot decode, such as corrupt DEFLATE data
     /// (RFC 7692 §8.2.3). 1007.
     InvalidExtensionData,
@@ -55,7 +59,9 @@ impl ProtocolError {
     /// The close code this error fails the connection with.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 | Self::InvalidExtensionData => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCloseReason | Self::InvalidExtensionData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
@@ -65,7 +71,10 @@ impl ProtocolError {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ReservedBits => f.write_str("reserved bits set without a negotiated extension"),
+            Self::ReservedBits => {
+                f.write_str("reserved bits set that no negotiated extension defines")
+            }
+            Self::MisplacedRsv1 => f.write_str("RSV1 set on a control or continuation frame"),
             Self::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             Self::InvalidLength => f.write_str("payload length with its most significant bit set"),
             Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
@@ -78,7 +87,8 @@ impl fmt::Display for ProtocolError {
             Self::MaskedFrame => f.write_str("masked frame from a server"),
             Self::InvalidClosePayload => f.write_str("close frame with a one-byte payload"),
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
-            Self::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message"),
+            Self::InvalidCloseReason => f.write_str("invalid UTF-8 in a close reason"),
             Self::InvalidExtensionData => f.write_str("message data the extension cannot decode"),
             Self::FrameTooLarge { max } => write!(f, "frame larger than the limit of {max} bytes"),
             Self::MessageTooLarge { max } => {

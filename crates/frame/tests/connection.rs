@@ -435,7 +435,7 @@ fn invalid_utf8_fails_with_1007() {
     server_fails_with(&frags, ProtocolError::InvalidUtf8, ip);
     server_fails_with(
         &to_server(0x88, b"\x03\xe8\xff\xfe"),
-        ProtocolError::InvalidUtf8,
+        ProtocolError::InvalidCloseReason,
         ip,
     );
 }

@@ -36,11 +36,14 @@ pub struct ClientHandshake {
 }
 
 /// A URI that cannot be the target of a WebSocket handshake.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidUri {
-    /// The scheme is not `ws` or `wss` (or `http`/`https`).
-    Scheme,
+    /// There is no scheme: a WebSocket URI is absolute.
+    NoScheme,
+    /// The scheme is not `ws` or `wss`, nor `http` or `https`, which the WHATWG WebSocket
+    /// standard maps to them.
+    Scheme(String),
     /// There is no host.
     Host,
     /// The URI has a fragment, which RFC 6455 §3 forbids.
@@ -50,9 +53,16 @@ pub enum InvalidUri {
 impl fmt::Display for InvalidUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Scheme => "the URI scheme must be ws or wss",
-            Self::Host => "the URI has no host",
-            Self::Fragment => "a WebSocket URI may not have a fragment",
+            Self::NoScheme => "the URL has no scheme; a WebSocket URL starts with ws:// or wss://",
+            Self::Scheme(scheme) => {
+                return write!(
+                    f,
+                    "unsupported URL scheme {scheme:?}: a WebSocket URL starts with ws:// or \
+                     wss:// (http:// and https:// are taken as ws:// and wss://)"
+                );
+            }
+            Self::Host => "the URL has no host",
+            Self::Fragment => "a WebSocket URL may not have a fragment",
         })
     }
 }
@@ -77,7 +87,13 @@ impl ClientHandshake {
     ///
     /// [`InvalidUri`] if `uri` is not an absolute `ws`/`wss` URI with a host.
     pub fn new(uri: Uri, nonce: [u8; 16]) -> Result<Self, InvalidUri> {
-        is_secure(&uri).ok_or(InvalidUri::Scheme)?;
+        match uri.scheme_str() {
+            None => return Err(InvalidUri::NoScheme),
+            Some(scheme) if is_secure(&uri).is_none() => {
+                return Err(InvalidUri::Scheme(scheme.to_owned()));
+            }
+            Some(_) => {}
+        }
         if uri.host().is_none_or(str::is_empty) {
             return Err(InvalidUri::Host);
         }
@@ -255,6 +271,23 @@ impl ClientHandshake {
     }
 }
 
+/// Reads an HTTP/1.1 response head from the start of `src`, without checking it against a
+/// handshake: for a client that wants the response whatever its status, such as a refusal
+/// to report. [`ClientHandshake::check_response`] checks it.
+///
+/// Returns `Ok(None)` while the head is incomplete; otherwise the response and the length of
+/// its head.
+///
+/// # Errors
+///
+/// The head's size, field count or syntax.
+pub fn parse_response(
+    src: &[u8],
+    limits: &HeadLimits,
+) -> Result<Option<(Response<()>, usize)>, ResponseError> {
+    Ok(http1::parse_response(src, limits)?)
+}
+
 /// What the server agreed to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -318,7 +351,7 @@ impl std::error::Error for ResponseError {}
 impl From<HeadError> for ResponseError {
     fn from(error: HeadError) -> Self {
         match error {
-            HeadError::TooLarge => Self::HeadTooLarge,
+            HeadError::TooLarge | HeadError::LineTooLong => Self::HeadTooLarge,
             HeadError::TooManyHeaders => Self::TooManyHeaders,
             HeadError::Malformed => Self::Malformed,
         }

@@ -26,6 +26,9 @@ impl Default for HeadLimits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HeadError {
     TooLarge,
+    /// Too large, and its first line (a request's target, most likely) did not even end
+    /// within the limit.
+    LineTooLong,
     TooManyHeaders,
     Malformed,
 }
@@ -70,6 +73,10 @@ fn head_len(
         httparse::Status::Complete(len) => Some(len),
     };
     if len.unwrap_or(src.len()) > limits.max_head_size {
+        let within = &src[..limits.max_head_size.min(src.len())];
+        if !within.contains(&b'\n') {
+            return Err(HeadError::LineTooLong);
+        }
         return Err(HeadError::TooLarge);
     }
     Ok(len)

@@ -42,7 +42,9 @@ mod http1;
 mod key;
 mod server;
 
-pub use crate::client::{ClientHandshake, InvalidUri, Negotiated, ResponseError, is_secure};
+pub use crate::client::{
+    ClientHandshake, InvalidUri, Negotiated, ResponseError, is_secure, parse_response,
+};
 pub use crate::grammar::{
     Extension, InvalidHeader, format_extensions, parse_extensions, parse_protocols,
 };

@@ -21,6 +21,9 @@ use crate::key;
 pub enum RequestError {
     /// The head passed [`HeadLimits::max_head_size`]. 431.
     HeadTooLarge,
+    /// The request line alone passed [`HeadLimits::max_head_size`]: the request target is
+    /// too long. 414.
+    UriTooLong,
     /// The head had more fields than [`HeadLimits::max_headers`]. 431.
     TooManyHeaders,
     /// The head is not valid HTTP/1.1. 400.
@@ -50,6 +53,7 @@ impl RequestError {
             Self::HeadTooLarge | Self::TooManyHeaders => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::Method => StatusCode::METHOD_NOT_ALLOWED,
             Self::Version => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             Self::NotUpgrade | Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
@@ -91,6 +95,7 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::HeadTooLarge => f.write_str("request head too large"),
+            Self::UriTooLong => f.write_str("request target too long"),
             Self::TooManyHeaders => f.write_str("too many request headers"),
             Self::Malformed => f.write_str("malformed HTTP request"),
             Self::Method => f.write_str("a WebSocket upgrade must use GET"),
@@ -113,6 +118,7 @@ impl From<HeadError> for RequestError {
     fn from(error: HeadError) -> Self {
         match error {
             HeadError::TooLarge => Self::HeadTooLarge,
+            HeadError::LineTooLong => Self::UriTooLong,
             HeadError::TooManyHeaders => Self::TooManyHeaders,
             HeadError::Malformed => Self::Malformed,
         }

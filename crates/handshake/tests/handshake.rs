@@ -253,8 +253,10 @@ fn client_requests_carry_the_required_headers() {
 #[test]
 fn client_uris_are_checked() {
     let new = |uri: &str| ClientHandshake::new(uri.parse().unwrap(), [0; 16]).map(drop);
-    assert_eq!(new("ftp://a/"), Err(InvalidUri::Scheme));
-    assert_eq!(new("/relative"), Err(InvalidUri::Scheme));
+    assert_eq!(new("ftp://a/"), Err(InvalidUri::Scheme("ftp".into())));
+    assert_eq!(new("/relative"), Err(InvalidUri::NoScheme));
+    assert!(new("http://a/").is_ok(), "http is taken as ws (WHATWG)");
+    assert!(new("HTTPS://a/").is_ok());
     assert!(new("wss://a/").is_ok());
 }
 

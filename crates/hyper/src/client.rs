@@ -110,7 +110,8 @@ impl fmt::Display for ClientError {
 impl error::Error for ClientError {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
         match self {
-            Self::Hyper(e) => Some(e),
+            // Its message is part of ours; the chain goes on below it.
+            Self::Hyper(e) => e.source(),
             Self::Handshake(e) => e.source(),
         }
     }

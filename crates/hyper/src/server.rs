@@ -144,8 +144,9 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// The message is the error's, so the chain goes on below it.
 impl error::Error for Rejection {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
-        Some(&self.error)
+        self.error.source()
     }
 }

@@ -13,7 +13,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use swell::handshake::ResponseError;
 use swell::{Accept, AcceptError, ClientBuilder, Config, ConnectError, DeflateConfig, Message};
 use swell_hyper::{ClientError, HyperWebSocket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -420,7 +419,7 @@ async fn the_hyper_client_reports_a_refused_upgrade() {
         assert!(
             matches!(
                 &error,
-                ClientError::Handshake(ConnectError::Response(ResponseError::Status(s))) if *s == status
+                ClientError::Handshake(ConnectError::Refused(r)) if r.status() == status
             ),
             "{error:?}"
         );

@@ -2,9 +2,9 @@
 //! brings.
 
 use bytes::BytesMut;
-use http::header::{HeaderName, HeaderValue};
-use http::{Request, Response, Uri};
-use swell_handshake::{ClientHandshake, is_secure, write_request_head};
+use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use swell_handshake::{ClientHandshake, is_secure, parse_response, write_request_head};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -14,6 +14,11 @@ use crate::head;
 use crate::rng;
 use crate::upgrade::ClientUpgrade;
 use crate::websocket::WebSocket;
+
+/// The most of a refusal's body kept on [`ConnectError::Refused`].
+const REFUSED_BODY_MAX: usize = 4096;
+/// How long a refusal's body is waited for, within the handshake timeout.
+const REFUSED_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Connects to a `ws://` URL over TCP with the default [`Config`].
 ///
@@ -51,12 +56,18 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A client for `url`, such as `ws://example.com/chat`.
+    /// A client for `url`, such as `ws://example.com/chat`. As in browsers (the WHATWG
+    /// WebSocket standard), `http://` is taken as `ws://` and `https://` as `wss://`; any
+    /// other scheme is refused.
     ///
     /// # Errors
     ///
     /// [`ConnectError::Url`] or [`ConnectError::Uri`] if `url` is not a WebSocket URL.
     pub fn new(url: &str) -> Result<Self, ConnectError> {
+        if !url.contains("://") {
+            // `http::Uri` would read `example.com/chat` as a path, or fail to parse it.
+            return Err(ConnectError::Uri(swell_handshake::InvalidUri::NoScheme));
+        }
         let uri: Uri = url.parse().map_err(ConnectError::Url)?;
         Self::from_uri(uri)
     }
@@ -126,7 +137,16 @@ impl ClientBuilder {
         let timeout = self.config.handshake_timeout;
         // Boxed, as in `handshake`.
         Box::pin(tokio::time::timeout(timeout, async move {
-            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            let stream = match TcpStream::connect((host.as_str(), port)).await {
+                Ok(stream) => stream,
+                Err(error) => {
+                    let address = match host.contains(':') {
+                        true => format!("[{host}]:{port}"),
+                        false => format!("{host}:{port}"),
+                    };
+                    return Err(ConnectError::Connect { address, error });
+                }
+            };
             stream.set_nodelay(true)?;
             self.run(stream).await
         }))
@@ -183,10 +203,31 @@ impl ClientBuilder {
         let mut buf = BytesMut::with_capacity(1024);
         let limits = upgrade.config.head;
         let parsed = head::read_head(&mut stream, &mut buf, limits.max_head_size, |b| {
-            upgrade.handshake.parse_response(b, &limits)
+            parse_response(b, &limits)
         })
         .await?;
-        let (response, negotiated, head_len) = parsed.map_err(ConnectError::Response)?;
+        let (response, head_len) = parsed.map_err(ConnectError::Response)?;
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            // A refusal: keep what the server said, the start of its body included.
+            let _ = buf.split_to(head_len);
+            let len = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            let body = head::read_body_prefix(
+                &mut stream,
+                &mut buf,
+                len,
+                REFUSED_BODY_MAX,
+                REFUSED_BODY_WAIT,
+            )
+            .await;
+            return Err(ConnectError::Refused(Box::new(response.map(|()| body))));
+        }
+        let negotiated = upgrade
+            .handshake
+            .check_response(&response)
+            .map_err(ConnectError::Response)?;
         let established = upgrade.negotiated(negotiated)?;
         Ok((
             established.into_websocket(stream, &buf[head_len..]),

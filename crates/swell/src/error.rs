@@ -3,6 +3,7 @@
 
 use std::{fmt, io};
 
+use bytes::Bytes;
 use http::{Response, StatusCode};
 use swell_frame::{ProtocolError, SendError};
 use swell_handshake::{InvalidUri, RequestError, ResponseError};
@@ -35,12 +36,14 @@ impl fmt::Display for Error {
     }
 }
 
+/// The message of a wrapped error is part of ours (`I/O error: broken pipe`), so `source`
+/// continues the chain below it: a report that walks the chain says each cause once.
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(e) => Some(e),
-            Self::Protocol(e) => Some(e),
-            Self::Send(e) => Some(e),
+            Self::Io(e) => e.source(),
+            Self::Protocol(e) => e.source(),
+            Self::Send(e) => e.source(),
             Self::CloseTimeout => None,
         }
     }
@@ -114,11 +117,12 @@ impl fmt::Display for AcceptError {
     }
 }
 
+/// As for [`Error`]: the wrapped error's message is part of ours, its source is ours.
 impl std::error::Error for AcceptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(e) => Some(e),
-            Self::Request(e) => Some(e),
+            Self::Io(e) => e.source(),
+            Self::Request(e) => e.source(),
             _ => None,
         }
     }
@@ -141,11 +145,22 @@ pub enum ConnectError {
     /// `wss://` needs a TLS stream, which this crate does not make: open one (for example with
     /// tokio-rustls) and pass it to [`ClientBuilder::handshake`](crate::ClientBuilder::handshake).
     TlsRequired,
-    /// The transport failed.
+    /// The host's name could not be resolved, or no TCP connection could be made to it.
+    Connect {
+        /// The host and port tried, as `host:port`.
+        address: String,
+        /// What went wrong.
+        error: io::Error,
+    },
+    /// The transport failed during the handshake.
     Io(io::Error),
     /// The handshake did not finish within the handshake timeout.
     Timeout,
-    /// The server's response did not accept the upgrade.
+    /// The server answered with another status than 101: it refused the upgrade. The
+    /// response keeps the status, the headers and the first bytes of the body (at most
+    /// 4 KiB), which often say why.
+    Refused(Box<Response<Bytes>>),
+    /// The server's 101 response broke the handshake's rules.
     Response(ResponseError),
     /// The server's permessage-deflate response fits none of our offers.
     Deflate(swell_deflate::NegotiationError),
@@ -159,22 +174,55 @@ impl fmt::Display for ConnectError {
             Self::TlsRequired => {
                 f.write_str("wss:// needs a TLS stream; use ClientBuilder::handshake")
             }
-            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::Connect { address, error } => write!(f, "cannot connect to {address}: {error}"),
+            Self::Io(e) => write!(f, "I/O error during the handshake: {e}"),
             Self::Timeout => f.write_str("the opening handshake timed out"),
-            Self::Response(e) => write!(f, "handshake refused: {e}"),
-            Self::Deflate(e) => write!(f, "handshake refused: {e}"),
+            Self::Refused(response) => {
+                write!(
+                    f,
+                    "the server refused the upgrade with {}",
+                    response.status()
+                )?;
+                let body = String::from_utf8_lossy(response.body());
+                let body = body.trim();
+                if !body.is_empty() {
+                    // Enough to say why; the whole (bounded) body is on the response.
+                    let excerpt: String = body.chars().take(200).collect();
+                    let more = if excerpt.len() < body.len() {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    write!(f, ": {excerpt}{more}")?;
+                }
+                Ok(())
+            }
+            Self::Response(e) => write!(f, "invalid handshake response: {e}"),
+            Self::Deflate(e) => write!(f, "invalid handshake response: {e}"),
         }
     }
 }
 
+/// As for [`Error`]: the wrapped error's message is part of ours, its source is ours.
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Url(e) => Some(e),
-            Self::Uri(e) => Some(e),
-            Self::Io(e) => Some(e),
-            Self::Response(e) => Some(e),
-            Self::Deflate(e) => Some(e),
+            Self::Url(e) => e.source(),
+            Self::Uri(e) => e.source(),
+            Self::Connect { error, .. } => error.source(),
+            Self::Io(e) => e.source(),
+            Self::Response(e) => e.source(),
+            Self::Deflate(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl ConnectError {
+    /// The server's answer, when it refused the upgrade ([`ConnectError::Refused`]).
+    pub fn response(&self) -> Option<&Response<Bytes>> {
+        match self {
+            Self::Refused(response) => Some(response),
             _ => None,
         }
     }

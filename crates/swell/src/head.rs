@@ -40,6 +40,35 @@ where
     }
 }
 
+/// Reads what the peer sends of a body behind a head, up to `max` bytes: the `buf` holds
+/// the start of it already. Stops at `len` bytes (the `Content-Length`, if known), at the
+/// end of the stream, on an error, or after `wait`: a refusal is worth reporting with what
+/// arrived in time, never worth waiting for.
+pub(crate) async fn read_body_prefix<S>(
+    io: &mut S,
+    buf: &mut BytesMut,
+    len: Option<usize>,
+    max: usize,
+    wait: std::time::Duration,
+) -> bytes::Bytes
+where
+    S: AsyncRead + Unpin,
+{
+    let want = len.unwrap_or(max).min(max);
+    let _ = tokio::time::timeout(wait, async {
+        while buf.len() < want {
+            buf.reserve(want - buf.len());
+            match io.read_buf(buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    buf.truncate(want);
+    buf.split().freeze()
+}
+
 /// Writes `head` and `body` and flushes.
 pub(crate) async fn write_all<S>(io: &mut S, head: &[u8], body: &[u8]) -> io::Result<()>
 where

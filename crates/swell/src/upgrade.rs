@@ -102,9 +102,17 @@ impl ClientUpgrade {
     ///
     /// # Errors
     ///
-    /// [`ConnectError::Response`] if the response does not accept the upgrade,
+    /// [`ConnectError::Refused`] for a status other than 101 (with an empty body: the HTTP
+    /// stack reads it), [`ConnectError::Response`] if the response breaks the handshake,
     /// [`ConnectError::Deflate`] if it agrees to deflate parameters we did not offer.
     pub fn finish<B>(self, response: &Response<B>) -> Result<Established, ConnectError> {
+        if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+            // The HTTP stack owns the body; status and headers say who refused.
+            let mut refused = Response::new(bytes::Bytes::new());
+            *refused.status_mut() = response.status();
+            *refused.headers_mut() = response.headers().clone();
+            return Err(ConnectError::Refused(Box::new(refused)));
+        }
         let negotiated = self
             .handshake
             .check_response(response)

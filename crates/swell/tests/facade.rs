@@ -151,9 +151,14 @@ async fn the_callback_can_reject() {
     })
     .await;
     let error = swell::connect(&format!("ws://{addr}/")).await.unwrap_err();
-    assert!(
-        matches!(error, ConnectError::Response(swell::handshake::ResponseError::Status(s)) if s == 403),
-        "{error:?}"
+    // The client keeps what the server said: status, headers and body.
+    let response = error.response().expect("a refusal");
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.headers()["content-length"], "8");
+    assert_eq!(&response.body()[..], b"go away\n");
+    assert_eq!(
+        error.to_string(),
+        "the server refused the upgrade with 403 Forbidden: go away"
     );
     assert!(matches!(task.await.unwrap(), Err(AcceptError::Rejected(s)) if s == 403));
 }
@@ -162,10 +167,10 @@ async fn the_callback_can_reject() {
 async fn a_protocol_that_was_not_offered_is_a_server_error() {
     let (addr, task) = server_with(Config::default(), |_| Ok(Accept::new().protocol("nope"))).await;
     let error = swell::connect(&format!("ws://{addr}/")).await.unwrap_err();
-    assert!(matches!(
-        error,
-        ConnectError::Response(swell::handshake::ResponseError::Status(s)) if s == 500
-    ));
+    assert!(
+        matches!(&error, ConnectError::Refused(r) if r.status() == 500),
+        "{error:?}"
+    );
     assert!(matches!(
         task.await.unwrap(),
         Err(AcceptError::ProtocolNotOffered)
@@ -520,6 +525,10 @@ async fn wss_needs_a_caller_supplied_stream() {
     ));
     assert!(matches!(
         swell::connect("not a url").await,
+        Err(ConnectError::Uri(_))
+    ));
+    assert!(matches!(
+        swell::connect("ws://[::1/").await,
         Err(ConnectError::Url(_))
     ));
 }

@@ -206,7 +206,7 @@ impl Connection {
         // RSV1 marks a message, so only its first frame may carry it (RFC 7692 §6).
         let rsv1 = header.rsv & FrameHeader::RSV1 != 0;
         if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
-            return Err(ProtocolError::ReservedBits);
+            return Err(ProtocolError::MisplacedRsv1);
         }
         match (self.role, header.mask) {
             (Role::Server, None) if !self.config.danger_accept_unmasked_frames => {
