@@ -41,6 +41,8 @@
 //!
 //! [`MessageExtension`]: swell_frame::MessageExtension
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod negotiate;
 mod params;

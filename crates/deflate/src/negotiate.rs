@@ -11,9 +11,18 @@ use crate::params::{InvalidParams, NAME, Params};
 /// What to offer, as a client, or to accept, as a server; and how to compress.
 ///
 /// The defaults offer and accept everything RFC 7692 allows at full windows, with context
-/// takeover, at zlib's default level, and compress messages of 32 bytes and more.
+/// takeover, at zlib's default level, and compress messages of 32 bytes and more. Each field
+/// has a setter of its name:
+///
+/// ```
+/// let config = swell_deflate::DeflateConfig::default()
+///     .level(3)
+///     .server_no_context_takeover(true);
+/// assert_eq!(config.level, 3);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a DeflateConfig does nothing until it is used to offer or accept"]
 pub struct DeflateConfig {
     /// Compression level, 0 (none) to 9 (best). Default 6.
     pub level: u32,
@@ -45,6 +54,42 @@ impl Default for DeflateConfig {
 }
 
 impl DeflateConfig {
+    /// Sets [`DeflateConfig::level`](#structfield.level).
+    pub fn level(mut self, level: u32) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Sets [`DeflateConfig::server_no_context_takeover`](#structfield.server_no_context_takeover).
+    pub fn server_no_context_takeover(mut self, on: bool) -> Self {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_no_context_takeover`](#structfield.client_no_context_takeover).
+    pub fn client_no_context_takeover(mut self, on: bool) -> Self {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`DeflateConfig::server_max_window_bits`](#structfield.server_max_window_bits).
+    pub fn server_max_window_bits(mut self, bits: u8) -> Self {
+        self.server_max_window_bits = bits;
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_max_window_bits`](#structfield.client_max_window_bits).
+    pub fn client_max_window_bits(mut self, bits: u8) -> Self {
+        self.client_max_window_bits = bits;
+        self
+    }
+
+    /// Sets [`DeflateConfig::min_size`](#structfield.min_size).
+    pub fn min_size(mut self, bytes: usize) -> Self {
+        self.min_size = bytes;
+        self
+    }
+
     /// The offer a client sends for this configuration. It always carries
     /// `client_max_window_bits`, so the server may ask for a smaller client window.
     pub fn offer(&self) -> Extension {

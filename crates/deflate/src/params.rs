@@ -25,6 +25,7 @@ pub struct Params {
 
 /// An offer or response that breaks RFC 7692 §7.1.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InvalidParams {
     /// The extension is not permessage-deflate.
     Name,

@@ -47,7 +47,7 @@ async fn websocket(mut request: Request) -> Response {
             });
             response.map(Body::new)
         }
-        Err(rejection) => rejection.into_response().map(Body::new),
+        Err(rejection) => rejection.into_http_response().map(Body::new),
     }
 }
 

@@ -67,7 +67,7 @@ async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>,
             });
             Ok(response)
         }
-        Err(rejection) => Ok(rejection.into_response()),
+        Err(rejection) => Ok(rejection.into_http_response()),
     }
 }
 

@@ -7,6 +7,8 @@
 //! swell-frame; this crate moves requests, responses and the upgraded stream between hyper
 //! and them.
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod server;
 

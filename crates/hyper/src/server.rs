@@ -132,9 +132,17 @@ impl Rejection {
         self.response.status()
     }
 
-    /// The response to send.
-    pub fn into_response(self) -> Response<Full<Bytes>> {
+    /// The response to send: an `http::Response` any framework can return (in axum,
+    /// `rejection.into_http_response().map(axum::body::Body::new)`). Named apart from
+    /// axum's `IntoResponse::into_response`, so that neither hides the other.
+    pub fn into_http_response(self) -> Response<Full<Bytes>> {
         self.response.map(|body| Full::new(Bytes::from(body)))
+    }
+}
+
+impl From<Rejection> for Response<Full<Bytes>> {
+    fn from(rejection: Rejection) -> Self {
+        rejection.into_http_response()
     }
 }
 

@@ -82,7 +82,7 @@ async fn handle(
                 tokio::spawn(async move { echo(upgrading.await.unwrap()).await });
                 response
             }
-            Err(rejection) => rejection.into_response(),
+            Err(rejection) => rejection.into_http_response(),
         },
     )
 }
@@ -287,7 +287,7 @@ fn every_invalid_request_is_rejected_with_its_status() {
             "{name}: {rejection}"
         );
         assert_eq!(rejection.status(), status, "{name}");
-        let response = rejection.into_response();
+        let response = rejection.into_http_response();
         assert_eq!(response.status(), status, "{name}");
         if status == StatusCode::UPGRADE_REQUIRED && name == "version 8" {
             assert_eq!(response.headers()[SEC_WEBSOCKET_VERSION], "13");
@@ -309,7 +309,10 @@ fn callback_rejections_keep_their_status() {
         rejection.error(),
         AcceptError::Rejected(StatusCode::FORBIDDEN)
     ));
-    assert_eq!(rejection.into_response().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        rejection.into_http_response().status(),
+        StatusCode::FORBIDDEN
+    );
 
     let mut request = upgrade_request().body(()).unwrap();
     let rejection = swell_hyper::upgrade_with(&mut request, Config::default(), |_| {

@@ -50,6 +50,7 @@ pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), 
 /// # }
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a ClientBuilder does nothing until it connects"]
 pub struct ClientBuilder {
     handshake: ClientHandshake,
     config: Config,

@@ -18,7 +18,17 @@ use swell_handshake::HeadLimits;
 ///     .close_timeout(Duration::from_secs(2));
 /// assert_eq!(config.frame().max_message_size, 1 << 20);
 /// ```
+///
+/// The setters return the new `Config`; one whose result is dropped is a mistake the
+/// compiler points out:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let config = swell::Config::default();
+/// config.max_message_size(1 << 20); // does nothing: the result is dropped
+/// ```
 #[derive(Clone, Debug)]
+#[must_use = "a Config does nothing until it is passed to accept_with, ClientBuilder::config or an upgrade"]
 pub struct Config {
     pub(crate) frame: swell_frame::Config,
     pub(crate) head: HeadLimits,

@@ -6,6 +6,8 @@
 //! handshake, [`Error`] for an open connection. A peer that breaks the protocol gets a Close
 //! with the right code (1002, 1007, 1009) before the [`Error::Protocol`] reaches you.
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod config;
 mod error;
@@ -25,6 +27,8 @@ pub use crate::split::{ReadHalf, WriteHalf};
 pub use crate::upgrade::{ClientUpgrade, Established, ServerUpgrade};
 pub use crate::websocket::WebSocket;
 
+/// The payload type of messages: cheaply cloned and sliced, shared without copying.
+pub use bytes::Bytes;
 /// The `http` crate, whose types the handshake uses.
 pub use http;
 /// permessage-deflate: [`Config::deflate`] takes its [`DeflateConfig`].

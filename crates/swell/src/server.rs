@@ -15,6 +15,7 @@ use crate::websocket::WebSocket;
 /// A server's decision to accept an upgrade, made by the callback of [`accept_with`]: the
 /// subprotocol chosen among those the client offered, and extra response headers.
 #[derive(Clone, Debug, Default)]
+#[must_use = "an Accept does nothing until the accept callback returns it"]
 pub struct Accept {
     pub(crate) protocol: Option<String>,
     pub(crate) headers: HeaderMap,

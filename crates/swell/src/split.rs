@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 use swell_frame::{CloseFrame, Message};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -81,6 +81,12 @@ where
 {
     /// Splits the connection into a receiving and a sending half, for use from two tasks.
     /// [`ReadHalf::reunite`] puts them back together.
+    ///
+    /// The receiving half comes first, as in `tokio::io::split`. futures'
+    /// `StreamExt::split`, which works on any `Stream + Sink`, gives the sending half first
+    /// and locks the whole connection for each call; this inherent method is the one
+    /// `ws.split()` calls, and its `ReadHalf` keeps answering Pings while the `WriteHalf`
+    /// sends. To get futures' instead, call it by path: `StreamExt::split(ws)`.
     pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
         let wakers = Arc::new(Wakers::default());
         let shared = Arc::new(Shared {
@@ -188,6 +194,16 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.poll_recv(cx)
+    }
+}
+
+/// Terminated once the stream has yielded `None`.
+impl<S> FusedStream for ReadHalf<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn is_terminated(&self) -> bool {
+        lock(&self.shared.ws).is_terminated()
     }
 }
 

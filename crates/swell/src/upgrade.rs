@@ -8,7 +8,7 @@
 
 use http::header::HeaderName;
 use http::{Request, Response};
-use swell_deflate::Deflate;
+use swell_deflate::{Deflate, NAME, Params};
 use swell_frame::Role;
 use swell_handshake::{ClientHandshake, Negotiated, RequestError, UpgradeRequest};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -82,6 +82,7 @@ impl ServerUpgrade {
             role: Role::Server,
             config: self.config,
             protocol: accept.protocol,
+            deflate_params: accepted.first().and_then(|e| Params::parse(e).ok()),
             deflate: deflate.map(|(_, session)| session),
         };
         Ok((response, established))
@@ -124,10 +125,15 @@ impl ClientUpgrade {
     pub(crate) fn negotiated(self, negotiated: Negotiated) -> Result<Established, ConnectError> {
         let deflate = swell_deflate::accept_response(&negotiated.extensions, &self.config.deflate)
             .map_err(ConnectError::Deflate)?;
+        let deflate_params = deflate.as_ref().and_then(|_| {
+            let response = negotiated.extensions.iter().find(|e| e.name() == NAME)?;
+            Params::parse(response).ok()
+        });
         Ok(Established {
             role: Role::Client,
             config: self.config,
             protocol: negotiated.protocol,
+            deflate_params,
             deflate,
         })
     }
@@ -139,6 +145,7 @@ pub struct Established {
     role: Role,
     config: Config,
     protocol: Option<String>,
+    deflate_params: Option<Params>,
     deflate: Option<Deflate>,
 }
 
@@ -159,6 +166,7 @@ impl Established {
             ws = ws.with_extension(Box::new(session));
         }
         ws.set_protocol(self.protocol);
+        ws.set_deflate(self.deflate_params);
         ws
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 use swell_frame::{CloseCode, CloseFrame, Connection, Message, MessageExtension, Role, State};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -46,6 +46,8 @@ pub struct WebSocket<S> {
     conn: Connection,
     config: Config,
     protocol: Option<String>,
+    /// The permessage-deflate parameters agreed, if any.
+    deflate: Option<swell_deflate::Params>,
     finish: Finish,
     /// Bounds the closing handshake once it has started.
     close_deadline: Option<Pin<Box<Sleep>>>,
@@ -101,6 +103,7 @@ where
             conn,
             config,
             protocol: None,
+            deflate: None,
             finish: Finish::Running,
             close_deadline: None,
             needs_flush: false,
@@ -156,6 +159,21 @@ where
     /// The underlying stream. Reading from or writing to it corrupts the connection.
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.io
+    }
+
+    /// The underlying stream, giving up the connection. Bytes received but not yet handled
+    /// and frames queued but not yet written are dropped with it.
+    pub fn into_inner(self) -> S {
+        self.io
+    }
+
+    /// The permessage-deflate parameters agreed in the handshake, if it was negotiated.
+    pub fn deflate(&self) -> Option<&swell_deflate::Params> {
+        self.deflate.as_ref()
+    }
+
+    pub(crate) fn set_deflate(&mut self, params: Option<swell_deflate::Params>) {
+        self.deflate = params;
     }
 
     /// Receives the next message; `None` once the connection is over.
@@ -279,6 +297,11 @@ where
         if self.close_deadline.is_none() {
             self.close_deadline = Some(Box::pin(tokio::time::sleep(self.config.close_timeout)));
         }
+    }
+
+    /// Whether the connection is over and the stream has yielded `None`.
+    pub(crate) fn is_terminated(&self) -> bool {
+        matches!(self.finish, Finish::Done)
     }
 
     fn enter_finish(&mut self, item: Option<Result<Message, Error>>) {
@@ -548,6 +571,16 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_recv(cx)
+    }
+}
+
+/// Terminated once the stream has yielded `None`.
+impl<S> FusedStream for WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn is_terminated(&self) -> bool {
+        self.is_terminated()
     }
 }
 

@@ -101,7 +101,7 @@ fn swell_hyper_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> 
             });
             response
         }
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => rejection.into_http_response(),
     }
 }
 
