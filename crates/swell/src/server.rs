@@ -4,7 +4,7 @@ use bytes::BytesMut;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response};
 use swell_handshake::{parse_request, write_response_head};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
 use crate::error::AcceptError;
@@ -51,7 +51,9 @@ pub fn offered_protocols<B>(request: &Request<B>) -> Vec<String> {
 ///
 /// Reads the upgrade request, answers 101 if it is valid, and returns the open connection.
 /// An invalid request is answered with the status its [`RequestError`] names and the
-/// stream is shut down.
+/// stream is shut down; then what the client still sends is read and dropped until it
+/// closes, for at most [`Config::close_timeout`], so that closing does not reset the
+/// connection under the refusal before the client reads it.
 ///
 /// # Errors
 ///
@@ -115,21 +117,60 @@ where
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
 {
     let timeout = config.handshake_timeout;
+    let linger = config.close_timeout;
     // The handshake's state is large and needed once: boxed, so that a task awaiting
     // `accept` stays small for the whole life of its connection.
-    Box::pin(tokio::time::timeout(
+    let handshake = Box::pin(tokio::time::timeout(
         timeout,
         handshake(stream, config, callback),
-    ))
-    .await
-    .map_err(|_| AcceptError::Timeout)?
+    ));
+    match handshake.await {
+        Err(_) => Err(AcceptError::Timeout),
+        Ok(Ok(ws)) => Ok(ws),
+        Ok(Err(Refused { error, stream })) => {
+            if let Some(mut stream) = stream {
+                linger_until_closed(&mut stream, linger).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+/// A handshake that failed, with the stream if a refusal was sent on it.
+struct Refused<S> {
+    error: AcceptError,
+    stream: Option<S>,
+}
+
+impl<S> From<std::io::Error> for Refused<S> {
+    fn from(e: std::io::Error) -> Self {
+        Self {
+            error: AcceptError::Io(e),
+            stream: None,
+        }
+    }
+}
+
+/// After a refusal was written and our side shut down: reads and drops what the client
+/// still sends until it closes, for at most `limit`. Closing the socket with unread bytes
+/// in it would reset the connection, and the reset can destroy the refusal before the
+/// client reads it (the lingering close of RFC 9112 §9.6).
+async fn linger_until_closed<S>(stream: &mut S, limit: std::time::Duration)
+where
+    S: AsyncRead + Unpin,
+{
+    let mut sink = [0; 1024];
+    let _ = tokio::time::timeout(limit, async {
+        while let Ok(1..) = stream.read(&mut sink).await {}
+    })
+    .await;
 }
 
 async fn handshake<S, F>(
     mut stream: S,
     config: Config,
     callback: F,
-) -> Result<WebSocket<S>, AcceptError>
+) -> Result<WebSocket<S>, Refused<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
@@ -146,19 +187,18 @@ where
     });
     let (request, head_len, upgrade) = match checked {
         Ok(checked) => checked,
-        Err(e) => return Err(refuse(&mut stream, AcceptError::Request(e)).await),
+        Err(e) => return Err(refuse(stream, AcceptError::Request(e)).await),
     };
     let accept = match callback(&request) {
         Ok(accept) => accept,
         Err(response) => {
             let status = response.status();
-            reject(&mut stream, response).await;
-            return Err(AcceptError::Rejected(status));
+            return Err(reject(stream, response, AcceptError::Rejected(status)).await);
         }
     };
     let (response, established) = match upgrade.accept(accept) {
         Ok(accepted) => accepted,
-        Err(e) => return Err(refuse(&mut stream, e).await),
+        Err(e) => return Err(refuse(stream, e).await),
     };
     let mut out = Vec::with_capacity(256);
     write_response_head(&response, &mut out);
@@ -166,19 +206,23 @@ where
     Ok(established.into_websocket(stream, &buf[head_len..]))
 }
 
-/// Answers `error` with its response, if it has one, and closes the stream; returns `error`.
-async fn refuse<S>(stream: &mut S, error: AcceptError) -> AcceptError
+/// Answers `error` with its response, if it has one, and shuts the stream down.
+async fn refuse<S>(stream: S, error: AcceptError) -> Refused<S>
 where
     S: AsyncWrite + Unpin,
 {
-    if let Some(response) = error.response() {
-        reject(stream, response).await;
+    match error.response() {
+        Some(response) => reject(stream, response, error).await,
+        None => Refused {
+            error,
+            stream: None,
+        },
     }
-    error
 }
 
-/// Answers with `response` and closes the stream; errors are moot, the caller reports why.
-async fn reject<S>(stream: &mut S, mut response: Response<String>)
+/// Answers with `response` and shuts the stream down; errors are moot, `error` says why. The
+/// stream comes back for lingering if the refusal was written.
+async fn reject<S>(mut stream: S, mut response: Response<String>, error: AcceptError) -> Refused<S>
 where
     S: AsyncWrite + Unpin,
 {
@@ -192,7 +236,12 @@ where
         .or_insert_with(|| HeaderValue::from_static("close"));
     let mut out = Vec::with_capacity(256);
     write_response_head(&response, &mut out);
-    if head::write_all(stream, &out, body.as_bytes()).await.is_ok() {
-        let _ = stream.shutdown().await;
+    let sent = head::write_all(&mut stream, &out, body.as_bytes())
+        .await
+        .is_ok()
+        && stream.shutdown().await.is_ok();
+    Refused {
+        error,
+        stream: sent.then_some(stream),
     }
 }

@@ -148,6 +148,7 @@ async fn a_request_target_too_long_gets_414() {
     let _ = stream.read_to_end(&mut response).await;
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 414"), "{response}");
+    drop(stream);
     let error = server.await.unwrap().unwrap_err();
     assert!(
         matches!(

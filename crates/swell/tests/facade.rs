@@ -70,7 +70,49 @@ async fn rejected(raw: &str) -> (String, AcceptError) {
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream.write_all(raw.as_bytes()).await.unwrap();
     let response = String::from_utf8(read_to_end(&mut stream).await).unwrap();
+    // The server lingers until we close.
+    drop(stream);
     (response, task.await.unwrap().unwrap_err())
+}
+
+#[tokio::test]
+async fn a_refusal_lingers_until_the_client_closes() {
+    let (addr, task) = server().await;
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, _) = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 426"), "{head}");
+    // The server has shut down its side but still reads, so that what the client sends
+    // after its request does not make closing the socket reset the connection under the
+    // refusal before the client reads it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !task.is_finished(),
+        "the server waits for the client to close"
+    );
+    stream.write_all(&[b'x'; 100]).await.unwrap();
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .await
+        .expect("a clean end, no reset");
+    drop(stream);
+    let result = tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the server finishes once the client closes")
+        .unwrap();
+    assert!(
+        matches!(
+            result,
+            Err(AcceptError::Request(
+                swell::handshake::RequestError::NotUpgrade
+            ))
+        ),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
