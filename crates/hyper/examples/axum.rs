@@ -5,16 +5,21 @@
 //! cargo run -p swell-hyper --example axum -- 127.0.0.1:3000
 //! ```
 //!
-//! axum serves connections with upgrades enabled, so a handler that takes the whole request
-//! can hand it to `swell_hyper::upgrade_with` and return the response it gives.
+//! Connections are served with upgrades enabled, so a handler that takes the whole request
+//! can hand it to `swell_hyper::upgrade_with` and return the response it gives; and with
+//! hyper's timer and a head timeout, so that a client that drips its request is dropped.
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::get;
+use hyper_util::service::TowerToHyperService;
 use swell::{Accept, Config};
 use swell_hyper::HyperWebSocket;
+
+#[path = "support/serve.rs"]
+mod serve;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -26,7 +31,19 @@ async fn main() -> std::io::Result<()> {
         .route("/ws", get(websocket));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("axum listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+    // Not `axum::serve`: it gives hyper no timer, so hyper enforces no header read timeout
+    // and a client that drips its request holds the connection forever.
+    let server = serve::server();
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let (server, app) = (server.clone(), app.clone());
+        tokio::spawn(async move {
+            let service = TowerToHyperService::new(app);
+            if let Err(e) = serve::connection(&server, stream, service).await {
+                eprintln!("{peer}: {e}");
+            }
+        });
+    }
 }
 
 async fn websocket(mut request: Request) -> Response {

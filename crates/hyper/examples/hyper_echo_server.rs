@@ -12,23 +12,17 @@
 //! (`cargo xtask autobahn`), beside swell's own.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use swell_hyper::HyperWebSocket;
 use tokio::net::TcpListener;
 
-/// How long a client may take to send a request head, from the moment it connects (and for
-/// each later request on a kept-alive connection). A client that drips or idles is dropped.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+#[path = "support/serve.rs"]
+mod serve;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -40,39 +34,12 @@ async fn main() -> std::io::Result<()> {
         "echo server (hyper) listening on ws://{}",
         listener.local_addr()?
     );
-    let mut server = auto::Builder::new(TokioExecutor::new());
-    // hyper enforces its header read timeout only with a timer.
-    server
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT);
-    server.http2().timer(TokioTimer::new());
+    let server = serve::server();
     loop {
         let (stream, peer) = listener.accept().await?;
-        stream.set_nodelay(true)?;
         let server = server.clone();
         tokio::spawn(async move {
-            let requested = Arc::new(AtomicBool::new(false));
-            let seen = requested.clone();
-            let service = service_fn(move |request| {
-                seen.store(true, Ordering::Relaxed);
-                handle(request)
-            });
-            let io = TokioIo::new(stream);
-            let connection = server.serve_connection_with_upgrades(io, service);
-            // Until the first request arrives, the auto server is still reading the bytes
-            // that tell HTTP/1 from HTTP/2, which no hyper timeout bounds: bound it here.
-            let mut connection = std::pin::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                () = tokio::time::sleep(HEAD_TIMEOUT) => {
-                    if !requested.load(Ordering::Relaxed) {
-                        return; // dropped: the client sent no request in time
-                    }
-                    connection.await
-                }
-            };
-            if let Err(e) = result {
+            if let Err(e) = serve::connection(&server, stream, service_fn(handle)).await {
                 eprintln!("{peer}: {e}");
             }
         });

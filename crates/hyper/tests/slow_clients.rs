@@ -1,6 +1,7 @@
-//! The hyper echo server example is safe to expose: clients that drip their request head,
-//! or send nothing, are dropped within its 10 s head timeout. Runs the example binary that
-//! `cargo test` builds beside this test.
+//! The hyper examples are safe to expose: clients that drip their request head, or send
+//! nothing, are dropped within their 10 s head timeout. Runs the example binaries that
+//! `cargo test` builds beside this test (`cargo test --test slow_clients` alone does not
+//! rebuild them).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -22,11 +23,11 @@ impl Drop for Server {
     }
 }
 
-/// Starts the example on a free port; returns it with its address.
-fn start_example() -> (Server, String) {
+/// Starts the example `name` on a free port; returns it with its address.
+fn start_example(name: &str) -> (Server, String) {
     let exe = std::env::current_exe().unwrap();
     let examples = exe.parent().unwrap().parent().unwrap().join("examples");
-    let binary = examples.join(format!("hyper_echo_server{}", std::env::consts::EXE_SUFFIX));
+    let binary = examples.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
         "{} (built by cargo test)",
@@ -43,7 +44,7 @@ fn start_example() -> (Server, String) {
     BufReader::new(stderr).read_line(&mut line).unwrap();
     let addr = line
         .trim()
-        .rsplit("ws://")
+        .rsplit("://")
         .next()
         .expect("the example says where it listens")
         .to_owned();
@@ -101,9 +102,8 @@ async fn drip(addr: String, how: Slow) -> Duration {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_dripping_clients_are_all_dropped_within_the_head_timeout() {
-    let (_server, addr) = start_example();
+async fn all_dropped_within_the_head_timeout(example: &str) {
+    let (_server, addr) = start_example(example);
     let kinds = [Slow::Http1, Slow::Http2, Slow::Silent];
     let clients: Vec<_> = (0..10)
         .map(|i| tokio::spawn(drip(addr.clone(), kinds[i % kinds.len()])))
@@ -111,8 +111,23 @@ async fn ten_dripping_clients_are_all_dropped_within_the_head_timeout() {
     for (i, client) in clients.into_iter().enumerate() {
         let dropped = tokio::time::timeout(HEAD_TIMEOUT + MARGIN, client)
             .await
-            .unwrap_or_else(|_| panic!("client {i} was still connected after {HEAD_TIMEOUT:?}"))
+            .unwrap_or_else(|_| {
+                panic!("{example}: client {i} was still connected after {HEAD_TIMEOUT:?}")
+            })
             .unwrap();
-        assert!(dropped <= HEAD_TIMEOUT + MARGIN, "client {i}: {dropped:?}");
+        assert!(
+            dropped <= HEAD_TIMEOUT + MARGIN,
+            "{example}: client {i}: {dropped:?}"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hyper_echo_server_drops_ten_dripping_clients_within_the_head_timeout() {
+    all_dropped_within_the_head_timeout("hyper_echo_server").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_example_drops_ten_dripping_clients_within_the_head_timeout() {
+    all_dropped_within_the_head_timeout("axum").await;
 }

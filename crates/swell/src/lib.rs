@@ -22,7 +22,7 @@ mod websocket;
 pub use crate::client::{ClientBuilder, connect};
 pub use crate::config::Config;
 pub use crate::error::{AcceptError, ConnectError, Error};
-pub use crate::server::{Accept, accept, accept_with, offered_protocols};
+pub use crate::server::{Accept, accept, accept_with, accept_with_async, offered_protocols};
 pub use crate::split::{ReadHalf, WriteHalf};
 pub use crate::upgrade::{ClientUpgrade, Established, ServerUpgrade};
 pub use crate::websocket::WebSocket;

@@ -1,5 +1,7 @@
 //! Accepting connections: the server side of the opening handshake over a stream.
 
+use std::future::Future;
+
 use bytes::BytesMut;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response};
@@ -116,13 +118,60 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
 {
+    accept_with_async(stream, config, move |request| {
+        std::future::ready(callback(&request))
+    })
+    .await
+}
+
+/// Accepts as [`accept_with`] does, with a decision that may await: checking a token
+/// against a database, say, before answering 101 or 401. `decide` gets the request and
+/// runs within [`Config::handshake_timeout`], like the rest of the handshake.
+///
+/// ```no_run
+/// use http::StatusCode;
+/// use swell::{Accept, Config, accept_with_async};
+///
+/// # async fn token_is_valid(_: Option<&http::HeaderValue>) -> bool { true }
+/// # async fn run(stream: tokio::net::TcpStream) -> Result<(), swell::AcceptError> {
+/// let ws = accept_with_async(stream, Config::default(), |request| async move {
+///     if token_is_valid(request.headers().get("authorization")).await {
+///         Ok(Accept::new())
+///     } else {
+///         let mut response = http::Response::new("unknown token\n".to_owned());
+///         *response.status_mut() = StatusCode::UNAUTHORIZED;
+///         Err(response)
+///     }
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// See [`AcceptError`].
+///
+/// # Cancel safety
+///
+/// Dropping the future abandons the handshake; the stream is dropped with it.
+pub async fn accept_with_async<S, F, Fut>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<S>, AcceptError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(Request<()>) -> Fut,
+    Fut: Future<Output = Result<Accept, Response<String>>>,
+{
     let timeout = config.handshake_timeout;
     let linger = config.close_timeout;
     // The handshake's state is large and needed once: boxed, so that a task awaiting
     // `accept` stays small for the whole life of its connection.
     let handshake = Box::pin(tokio::time::timeout(
         timeout,
-        handshake(stream, config, callback),
+        handshake(stream, config, decide),
     ));
     match handshake.await {
         Err(_) => Err(AcceptError::Timeout),
@@ -166,14 +215,15 @@ where
     .await;
 }
 
-async fn handshake<S, F>(
+async fn handshake<S, F, Fut>(
     mut stream: S,
     config: Config,
-    callback: F,
+    decide: F,
 ) -> Result<WebSocket<S>, Refused<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
+    F: FnOnce(Request<()>) -> Fut,
+    Fut: Future<Output = Result<Accept, Response<String>>>,
 {
     let mut buf = BytesMut::with_capacity(1024);
     let limits = config.head;
@@ -189,7 +239,7 @@ where
         Ok(checked) => checked,
         Err(e) => return Err(refuse(stream, AcceptError::Request(e)).await),
     };
-    let accept = match callback(&request) {
+    let accept = match decide(request).await {
         Ok(accept) => accept,
         Err(response) => {
             let status = response.status();

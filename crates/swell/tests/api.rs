@@ -60,3 +60,49 @@ async fn the_stream_is_fused_and_the_transport_can_be_taken_back() {
     assert!(client.is_terminated());
     let _stream: tokio::io::DuplexStream = client.into_inner();
 }
+
+#[tokio::test]
+async fn the_accept_decision_may_await() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(swell::accept_with_async(
+                stream,
+                Config::default(),
+                |request| async move {
+                    // As a look-up in a database would.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    if request
+                        .headers()
+                        .get("authorization")
+                        .is_some_and(|v| v == "Bearer ok")
+                    {
+                        Ok(swell::Accept::new())
+                    } else {
+                        let mut response = http::Response::new("unknown token\n".to_owned());
+                        *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+                        Err(response)
+                    }
+                },
+            ));
+        }
+    });
+    let url = format!("ws://{addr}/");
+    let error = swell::connect(&url).await.unwrap_err();
+    assert_eq!(
+        error.response().map(|r| r.status()),
+        Some(http::StatusCode::UNAUTHORIZED)
+    );
+    let (mut ws, _) = swell::ClientBuilder::new(&url)
+        .unwrap()
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer ok"),
+        )
+        .connect()
+        .await
+        .unwrap();
+    ws.close(None).await.unwrap();
+}
