@@ -117,36 +117,13 @@ async fn send_raw(addr: &str, frames: Vec<(Vec<u8>, usize)>) -> u16 {
     u16::from_be_bytes([close[2], close[3]])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_past_the_limit_fails_with_1009_in_memory_bounded_by_the_limit() {
-    // One frame of limit + 1 bytes: refused at its header, before its payload is read.
+/// Serves one connection with the default settings and sends it `frames` by hand; checks
+/// that it failed with 1009 for the message limit, and returns how much the process's memory
+/// grew at the most meanwhile.
+async fn fails_with_1009(frames: Vec<(Vec<u8>, usize)>) -> usize {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let ended = tokio::spawn(server(listener));
-    let before = reset_peak();
-    let code = send_raw(&addr, vec![(header(0x82, LIMIT as u64 + 1), LIMIT + 1)]).await;
-    assert_eq!(code, CloseCode::MESSAGE_TOO_BIG.as_u16());
-    let ended = ended.await.unwrap();
-    assert!(
-        matches!(
-            ended,
-            Some(Err(Error::Protocol(ProtocolError::MessageTooLarge {
-                max: LIMIT
-            })))
-        ),
-        "{ended:?}"
-    );
-    let grown = PEAK.load(Ordering::Relaxed) - before;
-    assert!(grown < 8 << 20, "{grown} bytes for a refused header");
-
-    // The same message in 1 MiB fragments, and the sender would go on to four times the
-    // limit: the server fails when the limit is passed, and holds at most the message so
-    // far while it grows.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let ended = tokio::spawn(server(listener));
-    let mut frames = vec![(header(0x02, 1 << 20), 1 << 20)];
-    frames.extend((1..4 * 64).map(|_| (header(0x00, 1 << 20), 1 << 20)));
     let before = reset_peak();
     let code = send_raw(&addr, frames).await;
     assert_eq!(code, CloseCode::MESSAGE_TOO_BIG.as_u16());
@@ -160,7 +137,21 @@ async fn a_message_past_the_limit_fails_with_1009_in_memory_bounded_by_the_limit
         ),
         "{ended:?}"
     );
-    let grown = PEAK.load(Ordering::Relaxed) - before;
+    PEAK.load(Ordering::Relaxed) - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_the_limit_fails_with_1009_in_memory_bounded_by_the_limit() {
+    // One frame of limit + 1 bytes: refused at its header, before its payload is read.
+    let grown = fails_with_1009(vec![(header(0x82, LIMIT as u64 + 1), LIMIT + 1)]).await;
+    assert!(grown < 8 << 20, "{grown} bytes for a refused header");
+
+    // The same message in 1 MiB fragments, and the sender would go on to four times the
+    // limit: the server fails when the limit is passed, and holds at most the message so
+    // far while it grows.
+    let mut frames = vec![(header(0x02, 1 << 20), 1 << 20)];
+    frames.extend((1..4 * 64).map(|_| (header(0x00, 1 << 20), 1 << 20)));
+    let grown = fails_with_1009(frames).await;
     assert!(
         grown < 2 * LIMIT,
         "{grown} bytes for a message of up to {LIMIT}"
