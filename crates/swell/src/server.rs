@@ -66,11 +66,11 @@ pub fn offered_protocols<B>(request: &Request<B>) -> Vec<String> {
 /// Dropping the future abandons the handshake; the stream is dropped with it.
 ///
 /// [`RequestError`]: swell_handshake::RequestError
-pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, AcceptError>
+pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocket<S>, AcceptError>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    accept_with(stream, Config::default(), |_| Ok(Accept::new())).await
+    accept_with(stream, Config::default(), |_| Ok(Accept::new()))
 }
 
 /// Accepts a WebSocket connection on `stream` with `config`, letting `callback` inspect the
@@ -109,11 +109,11 @@ where
 /// # Cancel safety
 ///
 /// Dropping the future abandons the handshake; the stream is dropped with it.
-pub async fn accept_with<S, F>(
+pub fn accept_with<S, F>(
     stream: S,
     config: Config,
     callback: F,
-) -> Result<WebSocket<S>, AcceptError>
+) -> impl Future<Output = Result<WebSocket<S>, AcceptError>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request<()>) -> Result<Accept, Response<String>>,
@@ -121,7 +121,6 @@ where
     accept_with_async(stream, config, move |request| {
         std::future::ready(callback(&request))
     })
-    .await
 }
 
 /// Accepts as [`accept_with`] does, with a decision that may await: checking a token
@@ -155,11 +154,11 @@ where
 /// # Cancel safety
 ///
 /// Dropping the future abandons the handshake; the stream is dropped with it.
-pub async fn accept_with_async<S, F, Fut>(
+pub fn accept_with_async<S, F, Fut>(
     stream: S,
     config: Config,
     decide: F,
-) -> Result<WebSocket<S>, AcceptError>
+) -> impl Future<Output = Result<WebSocket<S>, AcceptError>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(Request<()>) -> Fut,
@@ -167,22 +166,23 @@ where
 {
     let timeout = config.handshake_timeout;
     let linger = config.close_timeout;
-    // The handshake's state is large and needed once: boxed, so that a task awaiting
-    // `accept` stays small for the whole life of its connection.
-    let handshake = Box::pin(tokio::time::timeout(
-        timeout,
-        handshake(stream, config, decide),
-    ));
-    match handshake.await {
-        Err(_) => Err(AcceptError::Timeout),
-        Ok(Ok(ws)) => Ok(ws),
-        Ok(Err(Refused { error, stream })) => {
-            if let Some(mut stream) = stream {
-                linger_until_closed(&mut stream, linger).await;
+    // The handshake's state (the head, the decision, the linger after a refusal) is large
+    // and needed once: boxed, and returned as it is rather than awaited inside another
+    // future that would hold the arguments as well, so that a task awaiting `accept` holds
+    // one pointer for the whole life of its connection.
+    Box::pin(async move {
+        match tokio::time::timeout(timeout, handshake(stream, config, decide)).await {
+            Err(_) => Err(AcceptError::Timeout),
+            Ok(Ok(ws)) => Ok(ws),
+            Ok(Err(Refused { error, stream })) => {
+                if let Some(mut stream) = stream {
+                    // Boxed apart: only refusals need its buffer.
+                    Box::pin(linger_until_closed(&mut stream, linger)).await;
+                }
+                Err(error)
             }
-            Err(error)
         }
-    }
+    })
 }
 
 /// A handshake that failed, with the stream if a refusal was sent on it.

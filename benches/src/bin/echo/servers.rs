@@ -53,13 +53,16 @@ enum Loop {
 }
 
 async fn swell(stream: TcpStream, how: Loop) {
-    let Ok(ws) = swell::accept(stream).await else {
+    let Ok(mut ws) = swell::accept(stream).await else {
         return;
     };
-    swell_echo(ws, how).await;
+    swell_echo(&mut ws, how).await;
 }
 
-async fn swell_echo<S>(mut ws: swell::WebSocket<S>, how: Loop)
+/// Borrows the connection rather than taking it: a `WebSocket` moved into the future of a
+/// call that is awaited keeps its place in the caller's future too, and the task of every
+/// connection would hold it twice.
+async fn swell_echo<S>(ws: &mut swell::WebSocket<S>, how: Loop)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -96,8 +99,8 @@ fn swell_hyper_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> 
     match swell_hyper::upgrade(&mut request, swell::Config::default()) {
         Ok((response, upgrading)) => {
             tokio::spawn(async move {
-                let Ok(ws) = upgrading.await else { return };
-                swell_echo(ws, Loop::Feed).await;
+                let Ok(mut ws) = upgrading.await else { return };
+                swell_echo(&mut ws, Loop::Feed).await;
             });
             response
         }
