@@ -1,7 +1,7 @@
 //! The echo benchmark: swell side by side with its peers and a raw TCP echo, in one run.
 //!
 //! ```text
-//! cargo run --release -p swell-benches --bin echo              # everything (~14 min)
+//! cargo run --release -p swell-benches --bin echo              # everything (~17 min)
 //! cargo run --release -p swell-benches --bin echo -- --quick   # a few cells, one round
 //! ```
 //!
