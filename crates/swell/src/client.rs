@@ -1,7 +1,7 @@
 //! Connecting: the client side of the opening handshake, over TCP or a stream the caller
 //! brings.
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use swell_handshake::{ClientHandshake, is_secure, parse_response, write_request_head};
@@ -141,9 +141,11 @@ impl ClientBuilder {
             let stream = match TcpStream::connect((host.as_str(), port)).await {
                 Ok(stream) => stream,
                 Err(error) => {
-                    let address = match host.contains(':') {
-                        true => format!("[{host}]:{port}"),
-                        false => format!("{host}:{port}"),
+                    // An IPv6 literal goes back in brackets, as in the URL.
+                    let address = if host.contains(':') {
+                        format!("[{host}]:{port}")
+                    } else {
+                        format!("{host}:{port}")
                     };
                     return Err(ConnectError::Connect { address, error });
                 }
@@ -210,7 +212,7 @@ impl ClientBuilder {
         let (response, head_len) = parsed.map_err(ConnectError::Response)?;
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
             // A refusal: keep what the server said, the start of its body included.
-            let _ = buf.split_to(head_len);
+            buf.advance(head_len);
             let len = response
                 .headers()
                 .get(CONTENT_LENGTH)

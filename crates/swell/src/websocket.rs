@@ -167,7 +167,9 @@ where
         self.io
     }
 
-    /// The permessage-deflate parameters agreed in the handshake, if it was negotiated.
+    /// The permessage-deflate parameters agreed in the handshake, if it was negotiated:
+    /// known to connections opened by `accept`, `connect` and swell-hyper's upgrades, `None`
+    /// after [`WebSocket::from_raw`] (whose caller installed any extension itself).
     pub fn deflate(&self) -> Option<&swell_deflate::Params> {
         self.deflate.as_ref()
     }

@@ -41,8 +41,8 @@ pub struct Config {
     /// The longest frame payload sent, in bytes: a longer message leaves as fragments of this
     /// size (RFC 6455 §5.4), its first frame alone carrying RSV1 when it is compressed.
     /// Default 1 MiB, which every common receiver's frame limit admits (tungstenite's is
-    /// 16 MiB; browsers, node's `ws` and python `websockets` limit messages, not frames) and
-    /// which costs 14 header bytes per MiB. A value of 0 is taken as 1.
+    /// 16 MiB; browsers, node's `ws` and python `websockets` have no frame limit below their
+    /// message limit) and which costs 14 header bytes per MiB. A value of 0 is taken as 1.
     pub send_frame_size: usize,
     /// Accept frames a client did not mask. RFC 6455 §5.1 requires a server to fail such a
     /// connection; only turn this on for peers that are known to break the rule. Default off.
