@@ -39,7 +39,7 @@ mod transmit;
 mod utf8;
 
 pub use crate::close::{CloseCode, CloseFrame};
-pub use crate::connection::{Config, Connection, Role, State};
+pub use crate::connection::{Config, Connection, Role, State, Timeout};
 pub use crate::error::{ProtocolError, SendError};
 pub use crate::extension::{DecodeError, MessageExtension};
 pub use crate::header::{FrameHeader, MAX_HEADER_LEN, OpCode};

@@ -33,7 +33,6 @@ pub struct Config {
     pub(crate) frame: swell_frame::Config,
     pub(crate) head: HeadLimits,
     pub(crate) handshake_timeout: Duration,
-    pub(crate) close_timeout: Duration,
     pub(crate) write_buffer_limit: usize,
     pub(crate) read_chunk: usize,
     pub(crate) deflate: Vec<DeflateConfig>,
@@ -45,7 +44,6 @@ impl Default for Config {
             frame: swell_frame::Config::default(),
             head: HeadLimits::default(),
             handshake_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(5),
             write_buffer_limit: 128 * 1024,
             read_chunk: 32 * 1024,
             deflate: Vec::new(),
@@ -108,7 +106,36 @@ impl Config {
     /// How long the closing handshake may take: from our Close until the peer's, and from
     /// the last Close until the TCP connection is closed. Default 5 s.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.frame.close_timeout = timeout;
+        self
+    }
+
+    /// How long the peer may send nothing before a keepalive Ping goes out; `None` turns
+    /// keepalive off. Any bytes from the peer count as life and push the Ping back. Default
+    /// 20 s, as python `websockets`. Pings go out only while the connection is read (see
+    /// [`WebSocket`](crate::WebSocket)); their Pongs are not handed to the application.
+    pub fn ping_interval(mut self, interval: impl Into<Option<Duration>>) -> Self {
+        self.frame.ping_interval = interval.into();
+        self
+    }
+
+    /// How long after a keepalive Ping the peer may still send nothing before it is taken
+    /// for dead: the connection fails with 1011 and yields
+    /// [`Error::KeepaliveTimeout`](crate::Error::KeepaliveTimeout). `None` keeps pinging
+    /// without ever giving up. Default 20 s, so a peer that vanished is noticed 40 s after
+    /// its last byte.
+    pub fn ping_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.frame.ping_timeout = timeout.into();
+        self
+    }
+
+    /// How long the connection may carry no text or binary message, in either direction,
+    /// before it is closed with 1001 ("going away"); Pings and Pongs do not count. Default
+    /// `None`: quiet connections stay open. For servers that shed idle clients. A message
+    /// sent counts from the next read or timer after it, so a connection that only sends
+    /// may be closed up to one timeout late, never early.
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.frame.idle_timeout = timeout.into();
         self
     }
 

@@ -23,6 +23,9 @@ pub enum Error {
     Send(SendError),
     /// The closing handshake did not finish within the close timeout.
     CloseTimeout,
+    /// The peer sent nothing, not even the Pong, within the ping timeout after a keepalive
+    /// Ping: it is taken for dead. The connection was failed with 1011 and closed.
+    KeepaliveTimeout,
 }
 
 impl fmt::Display for Error {
@@ -32,6 +35,9 @@ impl fmt::Display for Error {
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::Send(e) => write!(f, "cannot send: {e}"),
             Self::CloseTimeout => f.write_str("the closing handshake timed out"),
+            Self::KeepaliveTimeout => {
+                f.write_str("the peer did not answer a keepalive ping within the ping timeout")
+            }
         }
     }
 }
@@ -44,7 +50,7 @@ impl std::error::Error for Error {
             Self::Io(e) => e.source(),
             Self::Protocol(e) => e.source(),
             Self::Send(e) => e.source(),
-            Self::CloseTimeout => None,
+            Self::CloseTimeout | Self::KeepaliveTimeout => None,
         }
     }
 }

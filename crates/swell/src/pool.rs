@@ -24,10 +24,71 @@ thread_local! {
     static WRITE: Pool = const { RefCell::new(Vec::new()) };
 }
 
+/// A connection's hold on the read buffer it takes from the pool: the one place that takes,
+/// reserves and gives back a connection's read buffer, and so the one that knows where the
+/// buffer's allocation came from. The `Connection` only appends to, splits and clears it.
+#[derive(Debug)]
+pub(crate) struct ReadLease {
+    alloc: ReadAlloc,
+}
+
+/// The allocation behind a connection's read buffer, as far as the pool is concerned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ReadAlloc {
+    /// The one it was taken from the pool with, which was small enough to keep then.
+    Pooled,
+    /// Another one, or one of unknown size: it is checked before it is kept.
+    Unchecked,
+    /// One larger than the pool keeps, reserved for a large frame. It is never kept, even
+    /// while a message still shares it and it cannot be seen to be large.
+    Large,
+}
+
+impl ReadLease {
+    /// A lease on a buffer that did not come from the pool (it is checked when it goes back).
+    pub(crate) fn new() -> Self {
+        Self {
+            alloc: ReadAlloc::Unchecked,
+        }
+    }
+
+    /// Makes room in `buf` to read about `want` bytes into, taking a buffer from the pool if
+    /// it has none.
+    pub(crate) fn prepare(&mut self, buf: &mut BytesMut, want: usize) {
+        if buf.capacity() == 0 {
+            *buf = take_read();
+            self.alloc = ReadAlloc::Pooled;
+        }
+        // Half the room asked for is enough to read into: a pooled buffer is usually the
+        // tail of the space the last message was read into, and reclaiming that space on
+        // every read would cost more than it saves.
+        if buf.capacity() - buf.len() < want.div_ceil(2) {
+            buf.reserve(want);
+            // Right after a reservation the buffer's capacity is (nearly all of) its
+            // allocation, so a large one shows; once a message is split off, it no longer does.
+            self.alloc = if self.alloc == ReadAlloc::Large || too_large(buf) {
+                ReadAlloc::Large
+            } else {
+                ReadAlloc::Unchecked
+            };
+        }
+    }
+
+    /// Gives `buf`, which is empty, back to the pool, leaving no buffer in its place.
+    pub(crate) fn release(&mut self, buf: &mut BytesMut) {
+        let buf = std::mem::take(buf);
+        match self.alloc {
+            ReadAlloc::Pooled => give_read(buf, false),
+            ReadAlloc::Unchecked => give_read(buf, true),
+            ReadAlloc::Large => drop(buf),
+        }
+    }
+}
+
 /// A read buffer from the pool, or an empty one (which allocates nothing) if it has none.
 /// It may be the tail of an allocation whose front still backs a message; the caller
 /// reserves what it needs, which reclaims or allocates only when the room left is short.
-pub(crate) fn take_read() -> BytesMut {
+fn take_read() -> BytesMut {
     take(&READ)
 }
 
@@ -37,7 +98,7 @@ pub(crate) fn take_read() -> BytesMut {
 /// is a view of the allocation it was pooled as, which was checked then, so it goes straight
 /// back: in ping-pong that is every read, and the check would cost more than the rest of
 /// the pool's work.
-pub(crate) fn give_read(buf: BytesMut, unchecked: bool) {
+fn give_read(buf: BytesMut, unchecked: bool) {
     if unchecked {
         give(&READ, buf);
     } else {
@@ -57,7 +118,7 @@ pub(crate) fn give_write(buf: BytesMut) {
 }
 
 /// Whether the pool would free rather than keep `buf` for its capacity alone.
-pub(crate) fn too_large(buf: &BytesMut) -> bool {
+fn too_large(buf: &BytesMut) -> bool {
     buf.capacity() > KEEP_CAPACITY
 }
 

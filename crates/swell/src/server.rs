@@ -165,7 +165,7 @@ where
     Fut: Future<Output = Result<Accept, Response<String>>>,
 {
     let timeout = config.handshake_timeout;
-    let linger = config.close_timeout;
+    let linger = config.frame.close_timeout;
     // The handshake's state (the head, the decision, the linger after a refusal) is large
     // and needed once: boxed, and returned as it is rather than awaited inside another
     // future that would hold the arguments as well, so that a task awaiting `accept` holds

@@ -1,6 +1,8 @@
 //! The connection state machine: bytes in, messages out; messages in, bytes out. The type,
-//! its settings and the hints for its driver live here; the receive path is in `receive.rs`
-//! and the send path in `send.rs`.
+//! its settings and the hints for its driver live here; the receive path is in `receive.rs`,
+//! the send path in `send.rs` and the deadlines in `timers.rs`.
+
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 
@@ -18,11 +20,13 @@ pub enum Role {
     Server,
 }
 
-/// Limits and policy for one connection.
+/// Limits, policy and deadlines for one connection.
 ///
 /// The defaults suit the open internet: a message of up to 64 MiB, in as many frames as the
-/// peer likes, and messages sent in frames of at most 1 MiB. A peer that passes a limit fails
-/// the connection with close code 1009.
+/// peer likes, and messages sent in frames of at most 1 MiB; a keepalive Ping after 20 s
+/// without a byte from the peer, and the connection failed with 1011 if nothing answers it
+/// within 20 s more; 5 s for the closing handshake. A peer that passes a size limit fails the
+/// connection with close code 1009.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {
@@ -47,6 +51,28 @@ pub struct Config {
     /// Accept frames a client did not mask. RFC 6455 §5.1 requires a server to fail such a
     /// connection; only turn this on for peers that are known to break the rule. Default off.
     pub danger_accept_unmasked_frames: bool,
+    /// How long the peer may send nothing before a keepalive Ping goes out; `None` sends
+    /// none. Any bytes from the peer count as life and push the Ping back. Default 20 s, as
+    /// python `websockets`.
+    pub ping_interval: Option<Duration>,
+    /// How long after a keepalive Ping the peer may still send nothing, neither the Pong nor
+    /// anything else, before it is taken for dead and the connection failed with 1011
+    /// ([`Timeout::Keepalive`]); `None` never gives up. Default 20 s.
+    pub ping_timeout: Option<Duration>,
+    /// How long the connection may carry no data message, in either direction, before it is
+    /// closed with 1001 ([`Timeout::Idle`]); Pings and Pongs do not count. Default `None`:
+    /// a quiet connection stays open (for servers that want to shed idle clients).
+    ///
+    /// A message received counts from when its bytes arrived; one sent, from the next
+    /// instant the driver passes in ([`Connection::handle_received`],
+    /// [`Connection::handle_timeout`]), so a connection that only sends may be closed up to
+    /// one `idle_timeout` late, never early.
+    pub idle_timeout: Option<Duration>,
+    /// How long the end of the connection may take, from when it starts (a Close sent or
+    /// received, or a failure) until the transport is closed ([`Timeout::Close`]): the peer's
+    /// answer to our Close, the server closing TCP after the handshake, the linger after a
+    /// failure. Default 5 s.
+    pub close_timeout: Duration,
 }
 
 impl Default for Config {
@@ -56,6 +82,10 @@ impl Default for Config {
             max_message_size: 64 << 20,
             send_frame_size: 1 << 20,
             danger_accept_unmasked_frames: false,
+            ping_interval: Some(Duration::from_secs(20)),
+            ping_timeout: Some(Duration::from_secs(20)),
+            idle_timeout: None,
+            close_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -78,27 +108,39 @@ pub enum State {
 
 mod receive;
 mod send;
+mod timers;
+
+pub use timers::Timeout;
+use timers::Timers;
 
 /// Payloads at least this long are queued by reference instead of copied, when they are not
 /// masked; below it, one contiguous copy is cheaper than another entry in a vectored write.
 const SHARE_PAYLOAD_AT: usize = 4096;
 
-/// One end of a WebSocket connection, after the opening handshake. It does no I/O.
+/// One end of a WebSocket connection, after the opening handshake. It does no I/O and reads
+/// no clock.
 ///
-/// The caller moves bytes between it and the transport:
+/// The caller moves bytes and time between it and the world:
 ///
-/// 1. Append bytes read from the peer to [`Connection::read_buf`] (or pass them to
-///    [`Connection::handle_read`]).
-/// 2. Call [`Connection::poll_message`] until it returns `Ok(None)`, which means it needs more
+/// 1. When the connection opens, call [`Connection::handle_timeout`] with the current instant
+///    to start its clocks.
+/// 2. Append bytes read from the peer to [`Connection::read_buf`] (or pass them to
+///    [`Connection::handle_read`]), then call [`Connection::handle_received`] with the instant
+///    they arrived.
+/// 3. Call [`Connection::poll_message`] until it returns `Ok(None)`, which means it needs more
 ///    bytes. Each `Ok(Some(_))` is a complete message or a control frame. An `Err` means the
 ///    peer broke the protocol: the connection is [`State::Failed`] and a Close is queued.
-/// 3. Queue messages with [`Connection::send`] and friends.
-/// 4. Write [`Connection::transmit`] to the peer whenever it is not empty. Automatic Pongs and
-///    Close replies are queued there too, so write it after polling as well as after sending.
+/// 4. Queue messages with [`Connection::send`] and friends.
+/// 5. Write [`Connection::transmit`] to the peer whenever it is not empty. Automatic Pongs,
+///    keepalive Pings and Close replies are queued there too, so write it after polling, after
+///    a timeout and after sending.
+/// 6. Keep one timer armed at [`Connection::poll_timeout`], asking again after each of the
+///    steps above; when it fires, call [`Connection::handle_timeout`] and act on what it
+///    returns. [`Timeout::Close`] means the connection is over: close the transport.
 ///
 /// Once the state is [`State::Closed`] or [`State::Failed`] and the transmit buffer is empty,
 /// the connection is over: a server closes the transport; a client waits for the server to
-/// close it first (RFC 6455 §7.1.1).
+/// close it first (RFC 6455 §7.1.1); either way no longer than the close timeout.
 pub struct Connection {
     role: Role,
     config: Config,
@@ -120,6 +162,8 @@ pub struct Connection {
     extension: Option<Box<dyn MessageExtension>>,
     /// Where the extension encodes outgoing messages; reused.
     encoded: BytesMut,
+    /// The deadlines and what they are measured from.
+    timers: Timers,
 }
 
 struct InFrame {
@@ -177,6 +221,7 @@ impl Connection {
             mask_keys,
             extension: None,
             encoded: BytesMut::new(),
+            timers: Timers::default(),
         }
     }
 

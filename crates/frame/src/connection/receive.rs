@@ -5,7 +5,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Connection, InFrame, InMessage, PayloadKind, Role, State};
-use crate::close::CloseFrame;
+use crate::close::{CloseCode, CloseFrame};
 use crate::error::ProtocolError;
 use crate::extension::DecodeError;
 use crate::header::{FrameHeader, OpCode};
@@ -186,6 +186,7 @@ impl Connection {
         // One split for header and payload; the header is skipped in place.
         let mut frame = self.read_buf.split_to(header_len + len).freeze();
         frame.advance(header_len);
+        self.data_received();
         if text {
             Message::Text(Utf8Bytes::from_validated(frame))
         } else {
@@ -362,6 +363,7 @@ impl Connection {
                 }
                 Ok(Some(Message::Ping(payload)))
             }
+            OpCode::Pong if self.is_keepalive_pong(&payload) => Ok(None),
             OpCode::Pong => Ok(Some(Message::Pong(payload))),
             OpCode::Close => {
                 let frame = CloseFrame::parse(payload)?;
@@ -370,6 +372,7 @@ impl Connection {
                     self.write_close(frame.as_ref());
                 }
                 self.state = State::Closed;
+                self.start_close_deadline();
                 self.read_buf = BytesMut::new();
                 Ok(Some(Message::Close(frame)))
             }
@@ -378,6 +381,7 @@ impl Connection {
     }
 
     fn finish_message(&mut self, opcode: OpCode, data: Bytes) -> Result<Message, ProtocolError> {
+        self.data_received();
         if opcode == OpCode::Text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             Ok(Message::Text(Utf8Bytes::from_validated(data)))
@@ -389,11 +393,18 @@ impl Connection {
     /// Fails the connection (RFC 6455 §7.1.7): queue a Close with the error's code unless we
     /// already sent one, and stop reading.
     fn fail(&mut self, error: &ProtocolError) {
+        let mut reason = error.to_string();
+        reason.truncate(CloseFrame::MAX_REASON_LEN);
+        self.fail_with(error.close_code(), reason);
+    }
+
+    /// Fails the connection with `code`: queues a Close with it unless we already sent one,
+    /// stops reading and starts the close deadline.
+    pub(super) fn fail_with(&mut self, code: CloseCode, reason: impl Into<Utf8Bytes>) {
         if self.state == State::Open {
-            let mut reason = error.to_string();
-            reason.truncate(CloseFrame::MAX_REASON_LEN);
-            self.write_close(Some(&CloseFrame::new(error.close_code(), reason)));
+            self.write_close(Some(&CloseFrame::new(code, reason)));
         }
+        self.start_close_deadline();
         self.state = State::Failed;
         self.frame = None;
         self.message = None;

@@ -48,6 +48,7 @@ impl Connection {
                 tail.reserve(2 + payload.len());
                 header.put(tail);
                 tail.extend_from_slice(payload);
+                self.timers.data_sent = true;
                 return Ok(());
             }
         }
@@ -80,6 +81,7 @@ impl Connection {
         if self.sending.is_some() {
             return Err(SendError::UnexpectedFragment);
         }
+        self.timers.data_sent = true;
         if let (true, Some(extension)) = (encode, self.extension.as_mut()) {
             if extension.encode(&payload, &mut self.encoded) {
                 let encoded = self.encoded.split().freeze();
@@ -148,6 +150,7 @@ impl Connection {
         if fin {
             self.sending = None;
         }
+        self.timers.data_sent = true;
         self.write_frame(fin, 0, opcode, payload);
         Ok(())
     }
@@ -172,6 +175,7 @@ impl Connection {
         if self.state == State::Open {
             self.write_close(frame.as_ref());
             self.state = State::Closing;
+            self.start_close_deadline();
         }
         Ok(())
     }

@@ -1,0 +1,98 @@
+//! The connection's use of the thread's buffer pools.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use swell_frame::{Message, Role};
+
+use super::WebSocket;
+use crate::config::Config;
+use crate::pool;
+
+/// Receives on `server` until a read finds nothing, so that it goes idle and gives its
+/// buffers back to this thread's pool.
+async fn go_idle(server: &mut WebSocket<tokio::io::DuplexStream>) {
+    let wait = tokio::time::timeout(Duration::from_millis(20), server.recv()).await;
+    assert!(wait.is_err(), "nothing more was sent");
+}
+
+fn pair(config: Config) -> [WebSocket<tokio::io::DuplexStream>; 2] {
+    let (client_io, server_io) = tokio::io::duplex(4 << 20);
+    [
+        WebSocket::from_raw(client_io, Role::Client, config.clone(), &[]),
+        WebSocket::from_raw(server_io, Role::Server, config, &[]),
+    ]
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_message_still_held_is_not_kept_alive_by_the_pool() {
+    let [mut client, mut server] = pair(Config::default());
+    let mut held = Vec::new();
+    let mut pooled = 0;
+    // How much of its allocation a message leaves behind depends on its size; some
+    // sizes leave a tail small enough to look like a buffer worth keeping.
+    for size in (100_000..400_000).step_by(13_000) {
+        client.send(Message::binary(vec![7; size])).await.unwrap();
+        let Some(Ok(Message::Binary(message))) = server.recv().await else {
+            panic!("the message");
+        };
+        go_idle(&mut server).await;
+        // The read buffer's tail starts where the message ends, in the same allocation.
+        let tail = message.as_ptr().wrapping_add(message.len());
+        if pool::read_buffers().contains(&tail) {
+            pooled += 1;
+        }
+        held.push(message);
+    }
+    assert_eq!(pooled, 0, "tails of held large messages were pooled");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn after_small_messages_the_read_buffer_goes_back_to_the_pool() {
+    let [mut client, mut server] = pair(Config::default());
+    for _ in 0..3 {
+        client.send(Message::binary(vec![1; 100])).await.unwrap();
+        let Some(Ok(Message::Binary(small))) = server.recv().await else {
+            panic!("the message");
+        };
+        go_idle(&mut server).await;
+        let tail = small.as_ptr().wrapping_add(small.len());
+        assert!(
+            pool::read_buffers().contains(&tail),
+            "kept for the next read"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn automatic_pongs_are_written_from_the_pooled_buffer() {
+    let [mut client, mut server] = pair(Config::default());
+    // One message each way gives the server a write buffer, and idling gives it back.
+    client.send(Message::binary(vec![1; 10])).await.unwrap();
+    server.recv().await.unwrap().unwrap();
+    server.send(Message::binary(vec![2; 10])).await.unwrap();
+    client.recv().await.unwrap().unwrap();
+    go_idle(&mut server).await;
+    let pooled = pool::write_buffers();
+    assert_eq!(pooled.len(), 1);
+    for _ in 0..3 {
+        client
+            .send(Message::Ping(Bytes::from_static(b"hi")))
+            .await
+            .unwrap();
+        assert_eq!(
+            server.recv().await.unwrap().unwrap(),
+            Message::Ping(Bytes::from_static(b"hi"))
+        );
+        go_idle(&mut server).await;
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::Pong(Bytes::from_static(b"hi"))
+        );
+        assert_eq!(
+            pool::write_buffers(),
+            pooled,
+            "the pong took the pooled buffer rather than a new one"
+        );
+    }
+}
