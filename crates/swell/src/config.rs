@@ -170,6 +170,15 @@ impl Config {
         self
     }
 
+    /// What an open connection keeps of its configuration.
+    pub(crate) fn into_settings(self) -> Settings {
+        Settings {
+            frame: self.frame,
+            write_buffer_limit: self.write_buffer_limit,
+            read_chunk: self.read_chunk,
+        }
+    }
+
     /// The frame-level limits.
     pub fn frame(&self) -> &swell_frame::Config {
         &self.frame
@@ -179,4 +188,14 @@ impl Config {
     pub fn head_limits(&self) -> &HeadLimits {
         &self.head
     }
+}
+
+/// The part of a [`Config`] an open connection needs: the frame layer's settings and the
+/// facade's buffer sizes. Handshake settings are done with once the connection is open, and
+/// a connection waiting for its stream (behind an HTTP upgrade) need not hold them.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) frame: swell_frame::Config,
+    pub(crate) write_buffer_limit: usize,
+    pub(crate) read_chunk: usize,
 }

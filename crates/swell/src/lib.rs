@@ -22,9 +22,9 @@ mod websocket;
 pub use crate::client::{ClientBuilder, connect};
 pub use crate::config::Config;
 pub use crate::error::{AcceptError, ConnectError, Error};
-pub use crate::server::{Accept, accept, accept_with, accept_with_async, offered_protocols};
+pub use crate::server::{accept, accept_with, accept_with_async, offered_protocols};
 pub use crate::split::{ReadHalf, WriteHalf};
-pub use crate::upgrade::{ClientUpgrade, Established, ServerUpgrade};
+pub use crate::upgrade::{Accept, ClientUpgrade, Established, ServerUpgrade};
 pub use crate::websocket::WebSocket;
 
 /// The payload type of messages: cheaply cloned and sliced, shared without copying.

@@ -3,45 +3,16 @@
 use std::future::Future;
 
 use bytes::BytesMut;
-use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Request, Response};
+use http::header::HeaderValue;
+use http::{Request, Response};
 use swell_handshake::{parse_request, write_response_head};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
 use crate::error::AcceptError;
 use crate::head;
-use crate::upgrade::ServerUpgrade;
+use crate::upgrade::{Accept, ServerUpgrade};
 use crate::websocket::WebSocket;
-
-/// A server's decision to accept an upgrade, made by the callback of [`accept_with`]: the
-/// subprotocol chosen among those the client offered, and extra response headers.
-#[derive(Clone, Debug, Default)]
-#[must_use = "an Accept does nothing until the accept callback returns it"]
-pub struct Accept {
-    pub(crate) protocol: Option<String>,
-    pub(crate) headers: HeaderMap,
-}
-
-impl Accept {
-    /// Accepts with no subprotocol and no extra headers.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Chooses a subprotocol; it must be one the client offered (see
-    /// [`offered_protocols`]).
-    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.protocol = Some(protocol.into());
-        self
-    }
-
-    /// Adds a header to the 101 response. Headers the handshake sets itself take precedence.
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
-        self
-    }
-}
 
 /// The subprotocols a request offers, in the client's order of preference. Invalid lists
 /// yield nothing; the handshake rejects them anyway.

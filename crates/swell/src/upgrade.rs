@@ -6,17 +6,45 @@
 //! validation, subprotocol choice, permessage-deflate, and the [`WebSocket`] built on the
 //! stream that the HTTP stack hands over.
 
-use http::header::HeaderName;
-use http::{Request, Response};
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response};
 use swell_deflate::{Deflate, NAME, Params};
 use swell_frame::Role;
 use swell_handshake::{ClientHandshake, Negotiated, RequestError, UpgradeRequest};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::error::{AcceptError, ConnectError};
-use crate::server::Accept;
 use crate::websocket::WebSocket;
+
+/// A server's decision to accept an upgrade, made by the callback of [`accept_with`](crate::accept_with): the
+/// subprotocol chosen among those the client offered, and extra response headers.
+#[derive(Clone, Debug, Default)]
+#[must_use = "an Accept does nothing until the accept callback returns it"]
+pub struct Accept {
+    pub(crate) protocol: Option<String>,
+    pub(crate) headers: HeaderMap,
+}
+
+impl Accept {
+    /// Accepts with no subprotocol and no extra headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses a subprotocol; it must be one the client offered (see
+    /// [`offered_protocols`](crate::offered_protocols)).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header to the 101 response. Headers the handshake sets itself take precedence.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
 
 /// The server side of a handshake whose request someone else has read.
 ///
@@ -80,7 +108,7 @@ impl ServerUpgrade {
         }
         let established = Established {
             role: Role::Server,
-            config: self.config,
+            settings: self.config.into_settings(),
             protocol: accept.protocol,
             deflate_params: accepted.first().and_then(|e| Params::parse(e).ok()),
             deflate: deflate.map(|(_, session)| session),
@@ -131,7 +159,7 @@ impl ClientUpgrade {
         });
         Ok(Established {
             role: Role::Client,
-            config: self.config,
+            settings: self.config.into_settings(),
             protocol: negotiated.protocol,
             deflate_params,
             deflate,
@@ -143,7 +171,8 @@ impl ClientUpgrade {
 #[derive(Debug)]
 pub struct Established {
     role: Role,
-    config: Config,
+    /// What the connection keeps of the `Config`; the handshake's own settings are done.
+    settings: Settings,
     protocol: Option<String>,
     deflate_params: Option<Params>,
     deflate: Option<Deflate>,
@@ -161,7 +190,7 @@ impl Established {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let mut ws = WebSocket::from_raw(io, self.role, self.config, buffered);
+        let mut ws = WebSocket::from_settings(io, self.role, self.settings, buffered);
         if let Some(session) = self.deflate {
             ws = ws.with_extension(Box::new(session));
         }

@@ -158,17 +158,24 @@ pub struct Connection {
     sending: Option<OpCode>,
     /// Client only: where masking keys come from.
     mask_keys: Option<Box<dyn FnMut() -> [u8; 4] + Send>>,
-    /// The negotiated per-message extension, if any; it owns RSV1.
-    extension: Option<Box<dyn MessageExtension>>,
-    /// Where the extension encodes outgoing messages; reused.
-    encoded: BytesMut,
+    /// The negotiated per-message extension, if any; it owns RSV1. Boxed with its buffer,
+    /// so that a connection without one holds a single pointer for both.
+    extension: Option<Box<Extension>>,
     /// The deadlines and what they are measured from.
     timers: Timers,
 }
 
+/// The per-message extension and the buffer it encodes outgoing messages into (reused).
+struct Extension {
+    inner: Box<dyn MessageExtension>,
+    encoded: BytesMut,
+}
+
 struct InFrame {
     header: FrameHeader,
-    header_len: usize,
+    /// At most [`MAX_HEADER_LEN`](crate::MAX_HEADER_LEN); small, as every connection holds
+    /// an `InFrame`'s room.
+    header_len: u8,
     /// Payload bytes already unmasked (and checked, for text) in place.
     processed: usize,
     /// Whether the raw payload is text to check as it arrives (an uncompressed text message).
@@ -220,7 +227,6 @@ impl Connection {
             sending: None,
             mask_keys,
             extension: None,
-            encoded: BytesMut::new(),
             timers: Timers::default(),
         }
     }
@@ -229,7 +235,10 @@ impl Connection {
     /// permessage-deflate. It owns RSV1: with one installed, RSV1 may start a data message;
     /// without, RSV1 fails the connection. Install it before any frame is processed.
     pub fn set_extension(&mut self, extension: Box<dyn MessageExtension>) {
-        self.extension = Some(extension);
+        self.extension = Some(Box::new(Extension {
+            inner: extension,
+            encoded: BytesMut::new(),
+        }));
     }
 
     /// Whether a per-message extension is installed.
@@ -285,7 +294,7 @@ impl Connection {
         let handled = self
             .frame
             .as_ref()
-            .map_or(0, |frame| frame.header_len + frame.processed);
+            .map_or(0, |frame| usize::from(frame.header_len) + frame.processed);
         self.read_buf.len() - handled
     }
 
@@ -295,7 +304,7 @@ impl Connection {
     #[inline]
     pub fn frame_missing(&self) -> usize {
         self.frame.as_ref().map_or(0, |frame| {
-            let arrived = self.read_buf.len() - frame.header_len;
+            let arrived = self.read_buf.len() - usize::from(frame.header_len);
             usize::try_from(frame.header.payload_len)
                 .unwrap_or(usize::MAX)
                 .saturating_sub(arrived)

@@ -95,7 +95,8 @@ impl Connection {
                 }
                 self.frame = Some(InFrame {
                     header,
-                    header_len,
+                    // A header is at most 14 bytes.
+                    header_len: header_len as u8,
                     processed: 0,
                     text: kind.text && !kind.encoded,
                     encoded: kind.encoded,
@@ -106,9 +107,10 @@ impl Connection {
             };
             // Checked against the limits, so it fits a usize.
             let len = frame.header.payload_len as usize;
-            let available = (self.read_buf.len() - frame.header_len).min(len);
+            let header_len = usize::from(frame.header_len);
+            let available = (self.read_buf.len() - header_len).min(len);
             if available > frame.processed {
-                let new = &mut self.read_buf[frame.header_len + frame.processed..]
+                let new = &mut self.read_buf[header_len + frame.processed..]
                     [..available - frame.processed];
                 if let Some(key) = frame.header.mask {
                     apply_mask_at(new, key, frame.processed);
@@ -124,10 +126,7 @@ impl Connection {
                 return Ok(None);
             }
             let Some(InFrame {
-                header,
-                header_len,
-                encoded,
-                ..
+                header, encoded, ..
             }) = self.frame.take()
             else {
                 unreachable!("a frame was set above")
@@ -260,7 +259,7 @@ impl Connection {
             // frame limit, or else by the longest encoding of a message at the limit: a
             // frame longer than that cannot decode to a message that fits.
             if let (None, Some(extension)) = (self.config.max_frame_size, &self.extension) {
-                if header.payload_len > extension.max_encoded_len(max) as u64 {
+                if header.payload_len > extension.inner.max_encoded_len(max) as u64 {
                     return Err(ProtocolError::MessageTooLarge { max });
                 }
             }
@@ -292,6 +291,7 @@ impl Connection {
         let start = message.data.len();
         let max = self.config.max_message_size;
         extension
+            .inner
             .decode(
                 &self.read_buf[header_len..header_len + len],
                 header.fin,

@@ -83,12 +83,12 @@ impl Connection {
         }
         self.timers.data_sent = true;
         if let (true, Some(extension)) = (encode, self.extension.as_mut()) {
-            if extension.encode(&payload, &mut self.encoded) {
-                let encoded = self.encoded.split().freeze();
+            if extension.inner.encode(&payload, &mut extension.encoded) {
+                let encoded = extension.encoded.split().freeze();
                 self.write_message(FrameHeader::RSV1, opcode, encoded);
                 return Ok(());
             }
-            self.encoded.clear();
+            extension.encoded.clear();
         }
         self.write_message(0, opcode, payload);
         Ok(())

@@ -44,24 +44,22 @@ impl fmt::Display for Timeout {
     }
 }
 
-/// What the connection knows of time.
+/// What the connection knows of time. Kept small: every connection holds one.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
-    /// The latest instant the driver passed in; `None` until the first, and until then no
-    /// clock runs.
-    now: Option<Instant>,
-    /// When bytes last arrived from the peer (or the clocks started).
+    /// When bytes last arrived from the peer, or the clocks started; `None` until the first
+    /// instant is passed in, and until then no clock runs.
     heard: Option<Instant>,
     /// When a data message last went either way (or the clocks started).
     data: Option<Instant>,
     /// A data message was sent since the driver last passed the time; it counts from then.
     pub(super) data_sent: bool,
-    /// The keepalive Ping waiting for its Pong: when it left and its sequence number.
-    ping: Option<(Instant, u32)>,
+    /// When the keepalive Ping that waits for its Pong left; it carries `ping_seq`.
+    ping: Option<Instant>,
     /// The sequence number of the last keepalive Ping sent.
     ping_seq: u32,
-    /// The round trip of the last keepalive Ping answered.
-    latency: Option<Duration>,
+    /// The round trip of the last keepalive Ping answered, in microseconds.
+    latency_us: Option<u32>,
     close: CloseDeadline,
 }
 
@@ -84,10 +82,6 @@ impl Timers {
     /// Takes in an instant: the clocks start at the first, and what waited for the time is
     /// stamped with it.
     fn tick(&mut self, now: Instant, close_timeout: Duration) {
-        // Time passed in by a driver never goes back; if it seems to, keep the later one so
-        // that no deadline moves earlier.
-        let now = self.now.map_or(now, |seen| seen.max(now));
-        self.now = Some(now);
         self.heard.get_or_insert(now);
         if self.data_sent || self.data.is_none() {
             self.data = Some(now);
@@ -107,7 +101,7 @@ impl Connection {
     #[inline]
     pub fn handle_received(&mut self, now: Instant) {
         self.timers.tick(now, self.config.close_timeout);
-        self.timers.heard = self.timers.now;
+        self.timers.heard = Some(now);
     }
 
     /// Acts on every deadline that has passed at `now`, and tells the connection the time.
@@ -122,7 +116,6 @@ impl Connection {
     /// [`Timeout::Close`] that it is over.
     pub fn handle_timeout(&mut self, now: Instant) -> Option<Timeout> {
         self.timers.tick(now, self.config.close_timeout);
-        let now = self.timers.now?;
         match self.timers.close {
             CloseDeadline::At(deadline) if now >= deadline => {
                 self.timers.close = CloseDeadline::Passed;
@@ -132,7 +125,7 @@ impl Connection {
             _ => return None,
         }
         let heard = self.timers.heard?;
-        if let (Some((sent, _)), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
+        if let (Some(sent), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
             if heard <= sent && now >= sent + timeout {
                 self.fail_with(CloseCode::INTERNAL_ERROR, "no answer to a keepalive ping");
                 // A peer that answers nothing gets no linger: the Close is written if the
@@ -160,7 +153,7 @@ impl Connection {
                 payload[..PING_TAG.len()].copy_from_slice(PING_TAG);
                 payload[PING_TAG.len()..].copy_from_slice(&seq.to_be_bytes());
                 self.write_frame(true, 0, OpCode::Ping, Bytes::copy_from_slice(&payload));
-                self.timers.ping = Some((now, seq));
+                self.timers.ping = Some(now);
             }
         }
         None
@@ -175,17 +168,17 @@ impl Connection {
     /// that earlier instant does nothing, and asking again gives the later one. Only a
     /// deadline that moved earlier — the closing handshake began — needs the timer re-armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let now = self.timers.now?;
+        let heard = self.timers.heard?;
         match self.timers.close {
             CloseDeadline::Open => {}
-            // The bound starts with the next instant: ask for one at once.
-            CloseDeadline::Starting => return Some(now),
+            // The bound starts with the next instant: ask for one at once (any instant
+            // already passed will do).
+            CloseDeadline::Starting => return Some(heard),
             CloseDeadline::At(deadline) => return Some(deadline),
             CloseDeadline::Passed => return None,
         }
         let mut next = self.next_ping();
-        let heard = self.timers.heard?;
-        if let (Some((sent, _)), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
+        if let (Some(sent), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
             if heard <= sent {
                 next = Some(sent + timeout);
             }
@@ -201,14 +194,16 @@ impl Connection {
     fn next_ping(&self) -> Option<Instant> {
         let interval = self.config.ping_interval?.max(Duration::from_millis(1));
         let heard = self.timers.heard?;
-        let since = self.timers.ping.map_or(heard, |(sent, _)| sent.max(heard));
+        let since = self.timers.ping.map_or(heard, |sent| sent.max(heard));
         Some(since + interval)
     }
 
     /// The round trip of the last keepalive Ping answered: from when it was sent to when the
     /// bytes with its Pong were handed in.
     pub fn latency(&self) -> Option<Duration> {
-        self.timers.latency
+        self.timers
+            .latency_us
+            .map(|us| Duration::from_micros(u64::from(us)))
     }
 
     /// Whether a received Pong answers one of our keepalive Pings; if so, it is taken in
@@ -225,10 +220,11 @@ impl Connection {
             // Not a Ping we sent.
             return false;
         }
-        if let Some((sent, outstanding)) = self.timers.ping {
-            if seq == outstanding {
+        if let (Some(sent), Some(heard)) = (self.timers.ping, self.timers.heard) {
+            if seq == self.timers.ping_seq {
                 self.timers.ping = None;
-                self.timers.latency = self.timers.heard.map(|heard| heard - sent);
+                let us = heard.saturating_duration_since(sent).as_micros();
+                self.timers.latency_us = Some(u32::try_from(us).unwrap_or(u32::MAX));
             }
         }
         true

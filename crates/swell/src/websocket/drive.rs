@@ -35,7 +35,7 @@ where
                     else {
                         unreachable!("matched above")
                     };
-                    return Poll::Ready(item);
+                    return Poll::Ready(Some(*item));
                 }
                 Finish::Running => {}
             }
@@ -47,12 +47,12 @@ where
             }
             match self.conn.poll_message() {
                 Ok(Some(Message::Close(frame))) => {
-                    self.enter_finish(Some(Ok(Message::Close(frame))));
+                    self.enter_finish(Ok(Message::Close(frame)));
                     continue;
                 }
                 Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
                 Err(e) => {
-                    self.enter_finish(Some(Err(Error::Protocol(e))));
+                    self.enter_finish(Err(Error::Protocol(e)));
                     continue;
                 }
                 Ok(None) => {}
@@ -69,7 +69,7 @@ where
                     // Keep reading while the peer is slow to read, unless too much is queued:
                     // then only the deadlines still run.
                     Poll::Pending => {
-                        if self.conn.transmit().remaining() >= self.config.write_buffer_limit {
+                        if self.conn.transmit().remaining() >= self.write_buffer_limit {
                             ready!(self.poll_deadlines(cx))?;
                             continue;
                         }
@@ -116,7 +116,7 @@ where
     /// write, the end to finish), `Ready(Err(_))` when the closing handshake timed out.
     fn poll_deadlines(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match ready!(self.poll_timer(cx)) {
-            Some(Timeout::Keepalive) => self.enter_finish(Some(Err(Error::KeepaliveTimeout))),
+            Some(Timeout::Keepalive) => self.enter_finish(Err(Error::KeepaliveTimeout)),
             Some(Timeout::Close) => {
                 self.abandon(cx);
                 self.finish = Finish::Done;
@@ -173,7 +173,7 @@ where
         // arrived: the buffer grows with the data, not with the declared length.
         let missing = self.conn.frame_missing();
         let buf = self.conn.read_buf();
-        let want = self.config.read_chunk.max(missing.min(buf.len()));
+        let want = self.read_chunk.max(missing.min(buf.len()));
         self.read_lease.prepare(buf, want);
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
         if read.is_pending() && buf.is_empty() {
@@ -189,7 +189,7 @@ where
 
     /// Writes queued frames until the queue is below the write buffer limit.
     pub(crate) fn poll_ready_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.conn.transmit().remaining() >= self.config.write_buffer_limit {
+        while self.conn.transmit().remaining() >= self.write_buffer_limit {
             ready!(self.poll_write_queued(cx))?;
         }
         Poll::Ready(Ok(()))

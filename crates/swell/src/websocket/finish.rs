@@ -23,8 +23,8 @@ where
     }
 
     /// The connection is over: finish it, then yield `item`.
-    pub(super) fn enter_finish(&mut self, item: Option<Result<Message, Error>>) {
-        self.finish = Finish::Pending(item);
+    pub(super) fn enter_finish(&mut self, item: Result<Message, Error>) {
+        self.finish = Finish::Pending(Box::new(item));
     }
 
     /// Ends the connection after the closing handshake or a failure: writes what is queued,

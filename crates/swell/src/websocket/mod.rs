@@ -13,7 +13,7 @@ use swell_frame::{CloseFrame, Connection, Message, MessageExtension, Role, State
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::error::Error;
 use crate::pool::ReadLease;
 use crate::rng;
@@ -61,8 +61,11 @@ fn now() -> std::time::Instant {
 pub struct WebSocket<S> {
     io: S,
     conn: Connection,
-    config: Config,
-    protocol: Option<String>,
+    /// The settings of the facade's own (the core keeps the rest): not the whole `Config`,
+    /// which would hold a second copy of the frame settings in every connection.
+    write_buffer_limit: usize,
+    read_chunk: usize,
+    protocol: Option<Box<str>>,
     /// The permessage-deflate parameters agreed, if any.
     deflate: Option<swell_deflate::Params>,
     finish: Finish,
@@ -82,8 +85,8 @@ enum Finish {
     /// The connection is open or closing; nothing is finished.
     Running,
     /// The connection is over: flush, close the transport as the role requires, then yield
-    /// this item.
-    Pending(Option<Result<Message, Error>>),
+    /// this item. Boxed: every connection holds a `Finish`, few at a time are finishing.
+    Pending(Box<Result<Message, Error>>),
     /// Everything is done; the stream yields `None`.
     Done,
 }
@@ -97,9 +100,13 @@ where
     /// `buffered` holds bytes read from the stream after the handshake's HTTP head: they are
     /// the start of the WebSocket stream and are processed first.
     pub fn from_raw(io: S, role: Role, config: Config, buffered: &[u8]) -> Self {
+        Self::from_settings(io, role, config.into_settings(), buffered)
+    }
+
+    pub(crate) fn from_settings(io: S, role: Role, settings: Settings, buffered: &[u8]) -> Self {
         let mut conn = match role {
-            Role::Server => Connection::server(config.frame().clone()),
-            Role::Client => Connection::client(config.frame().clone(), rng::mask_keys()),
+            Role::Server => Connection::server(settings.frame),
+            Role::Client => Connection::client(settings.frame, rng::mask_keys()),
         };
         let now = now();
         conn.handle_timeout(now);
@@ -110,7 +117,8 @@ where
         Self {
             io,
             conn,
-            config,
+            write_buffer_limit: settings.write_buffer_limit,
+            read_chunk: settings.read_chunk,
             protocol: None,
             deflate: None,
             finish: Finish::Running,
@@ -122,7 +130,7 @@ where
     }
 
     pub(crate) fn set_protocol(&mut self, protocol: Option<String>) {
-        self.protocol = protocol;
+        self.protocol = protocol.map(String::into_boxed_str);
     }
 
     /// Installs a per-message extension negotiated in the handshake, such as a
@@ -155,9 +163,9 @@ where
         self.conn.state()
     }
 
-    /// The settings in force.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The limits and deadlines in force, as the frame layer keeps them.
+    pub fn frame_config(&self) -> &swell_frame::Config {
+        self.conn.config()
     }
 
     /// The round trip of the last keepalive Ping the peer answered, if one was: how long the
