@@ -293,3 +293,18 @@ fn a_pong_that_is_not_ours_is_delivered() {
         [Message::Pong(Bytes::from_static(b"swell\0\0\0\x09"))]
     );
 }
+
+#[test]
+fn durations_too_long_to_add_are_deadlines_that_never_come() {
+    let t0 = Instant::now();
+    let mut config = Config::default();
+    config.ping_interval = Some(Duration::MAX);
+    config.idle_timeout = Some(Duration::MAX);
+    config.close_timeout = Duration::MAX;
+    let (_, mut server) = pair(config, t0);
+    assert!(server.poll_timeout().unwrap() > t0 + secs(3.0e9));
+    assert_eq!(server.handle_timeout(t0 + secs(1.0e9)), None);
+    server.close(None).unwrap();
+    assert_eq!(server.handle_timeout(t0 + secs(1.0e9)), None);
+    assert!(server.poll_timeout().unwrap() > t0 + secs(3.0e9));
+}

@@ -44,6 +44,15 @@ impl fmt::Display for Timeout {
     }
 }
 
+/// `at + after`, or as late as an `Instant` reaches when that overflows: a duration too
+/// long to add (`Duration::MAX` for "never") is a deadline that does not come.
+fn later(at: Instant, after: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    at.checked_add(after)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
+}
+
 /// What the connection knows of time. Kept small: every connection holds one.
 #[derive(Debug, Default)]
 pub(super) struct Timers {
@@ -88,7 +97,7 @@ impl Timers {
             self.data_sent = false;
         }
         if self.close == CloseDeadline::Starting {
-            self.close = CloseDeadline::At(now + close_timeout);
+            self.close = CloseDeadline::At(later(now, close_timeout));
         }
     }
 }
@@ -126,7 +135,7 @@ impl Connection {
         }
         let heard = self.timers.heard?;
         if let (Some(sent), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
-            if heard <= sent && now >= sent + timeout {
+            if heard <= sent && now >= later(sent, timeout) {
                 self.fail_with(CloseCode::INTERNAL_ERROR, "no answer to a keepalive ping");
                 // A peer that answers nothing gets no linger: the Close is written if the
                 // transport takes it, and the connection ends.
@@ -135,13 +144,13 @@ impl Connection {
             }
         }
         if let (Some(data), Some(idle)) = (self.timers.data, self.config.idle_timeout) {
-            if now >= data + idle {
+            if now >= later(data, idle) {
                 self.write_close(Some(&CloseFrame::new(
                     CloseCode::GOING_AWAY,
                     "idle timeout",
                 )));
                 self.state = State::Closing;
-                self.timers.close = CloseDeadline::At(now + self.config.close_timeout);
+                self.timers.close = CloseDeadline::At(later(now, self.config.close_timeout));
                 return Some(Timeout::Idle);
             }
         }
@@ -180,11 +189,12 @@ impl Connection {
         let mut next = self.next_ping();
         if let (Some(sent), Some(timeout)) = (self.timers.ping, self.config.ping_timeout) {
             if heard <= sent {
-                next = Some(sent + timeout);
+                next = Some(later(sent, timeout));
             }
         }
         if let (Some(data), Some(idle)) = (self.timers.data, self.config.idle_timeout) {
-            next = Some(next.map_or(data + idle, |next| next.min(data + idle)));
+            let idle = later(data, idle);
+            next = Some(next.map_or(idle, |next| next.min(idle)));
         }
         next
     }
@@ -195,7 +205,7 @@ impl Connection {
         let interval = self.config.ping_interval?.max(Duration::from_millis(1));
         let heard = self.timers.heard?;
         let since = self.timers.ping.map_or(heard, |sent| sent.max(heard));
-        Some(since + interval)
+        Some(later(since, interval))
     }
 
     /// The round trip of the last keepalive Ping answered: from when it was sent to when the
