@@ -83,7 +83,9 @@ impl AsyncWrite for Loop {
 
 fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("facade");
+    // With the timer: a connection's keepalive deadline runs on it.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("runtime");
     for (per_read, feed) in [(1, false), (16, false), (16, true)] {

@@ -51,7 +51,9 @@ fn now() -> std::time::Instant {
 /// fails with 1011 and yields [`Error::KeepaliveTimeout`]. Deadlines are only acted on while
 /// the connection is polled: an application that stops reading sends no keepalive Pings and
 /// notices nothing until it reads again, when the deadlines that passed are checked after
-/// what arrived meanwhile is read.
+/// what arrived meanwhile is read. The deadlines run on tokio's timer, so the runtime needs
+/// its time driver (`#[tokio::main]` and `Builder::enable_all` enable it; without it, tokio
+/// panics when the connection first waits).
 ///
 /// [`WebSocket::send`] returns once its message is written. [`WebSocket::feed`] only queues,
 /// and what is queued leaves together, in one write, with the next `send` or `flush`, or when
