@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use common::counting::{Counting, peak, reset_peak};
-use common::read_head;
+use common::read_request;
 use flate2::{Compress, Compression, FlushCompress};
 use swell::handshake::ResponseError;
 use swell::{ClientBuilder, CloseCode, Config, ConnectError, DeflateConfig, Error, ProtocolError};
@@ -45,14 +45,8 @@ where
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
-        let (head, _) = read_head(&mut stream).await;
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-            .unwrap()
-            .to_owned();
-        let accept = swell::handshake::accept_key(key.as_bytes());
-        script(stream, accept.to_str().unwrap().to_owned()).await;
+        let accept = read_request(&mut stream).await;
+        script(stream, accept).await;
     });
     (url, server)
 }
@@ -72,6 +66,34 @@ async fn client_closed(stream: &mut TcpStream) {
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest));
     // A reset after unread data is an end too.
     let _ = read.await.expect("the client closed the connection");
+}
+
+/// Connects to `url` with `config`, expects the first `recv` to fail with 1009 for `limit`
+/// and the connection to end, and returns how much memory grew at the most meanwhile.
+async fn fails_over_the_limit(
+    url: &str,
+    config: Config,
+    limit: usize,
+    server: JoinHandle<()>,
+) -> usize {
+    let (mut ws, _) = ClientBuilder::new(url)
+        .unwrap()
+        .config(config)
+        .connect()
+        .await
+        .unwrap();
+    let before = reset_peak();
+    let got = ws.recv().await;
+    assert!(
+        matches!(
+            got,
+            Some(Err(Error::Protocol(ProtocolError::MessageTooLarge { max }))) if max == limit
+        ),
+        "{got:?}"
+    );
+    drop(ws);
+    server.await.unwrap();
+    peak() - before
 }
 
 /// Reads the client's Close frame (masked) and returns its code.
@@ -301,27 +323,7 @@ fn a_deflate_bomb_stops_at_the_message_limit() {
         let config = Config::default()
             .max_message_size(LIMIT)
             .deflate(DeflateConfig::default());
-        let (mut ws, _) = ClientBuilder::new(&url)
-            .unwrap()
-            .config(config)
-            .connect()
-            .await
-            .unwrap();
-        assert!(ws.has_extension());
-        let before = reset_peak();
-        let got = ws.recv().await;
-        assert!(
-            matches!(
-                got,
-                Some(Err(Error::Protocol(ProtocolError::MessageTooLarge {
-                    max: LIMIT
-                })))
-            ),
-            "{got:?}"
-        );
-        drop(ws);
-        server.await.unwrap();
-        peak() - before
+        fails_over_the_limit(&url, config, LIMIT, server).await
     });
     // The compressed frame is held whole (under 1 MiB), and inflation stops at the limit.
     assert!(grown < 8 * LIMIT, "{grown} bytes for a {LIMIT}-byte limit");
@@ -354,26 +356,7 @@ fn a_fragment_flood_stops_at_the_message_limit() {
         })
         .await;
         let config = Config::default().max_message_size(LIMIT);
-        let (mut ws, _) = ClientBuilder::new(&url)
-            .unwrap()
-            .config(config)
-            .connect()
-            .await
-            .unwrap();
-        let before = reset_peak();
-        let got = ws.recv().await;
-        assert!(
-            matches!(
-                got,
-                Some(Err(Error::Protocol(ProtocolError::MessageTooLarge {
-                    max: LIMIT
-                })))
-            ),
-            "{got:?}"
-        );
-        drop(ws);
-        server.await.unwrap();
-        peak() - before
+        fails_over_the_limit(&url, config, LIMIT, server).await
     });
     assert!(grown < 4 * LIMIT, "{grown} bytes for a {LIMIT}-byte limit");
 }

@@ -45,22 +45,28 @@ pub async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> (String, Vec<u8
 /// client receives.
 pub async fn accept_by_hand(listener: &TcpListener, behind: &[u8]) -> TcpStream {
     let (mut stream, _) = listener.accept().await.unwrap();
-    let (head, _) = read_head(&mut stream).await;
-    let key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
-        .unwrap()
-        .to_owned();
-    let accept = swell::handshake::accept_key(key.as_bytes());
+    let accept = read_request(&mut stream).await;
     let mut wire = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
-        accept.to_str().unwrap()
+        accept
     )
     .into_bytes();
     wire.extend_from_slice(behind);
     stream.write_all(&wire).await.unwrap();
     stream
+}
+
+/// Reads a client's upgrade request and returns the `Sec-WebSocket-Accept` value that
+/// answers its key.
+pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> String {
+    let (head, _) = read_head(stream).await;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+        .unwrap();
+    let accept = swell::handshake::accept_key(key.as_bytes());
+    accept.to_str().unwrap().to_owned()
 }
 
 /// What a [`Counting`] stream has seen written.
