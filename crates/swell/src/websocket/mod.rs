@@ -59,7 +59,10 @@ fn now() -> std::time::Instant {
 /// and what is queued leaves together, in one write, with the next `send` or `flush`, or when
 /// `recv` has handed out everything already received: a loop of `recv` and `feed` answers a
 /// burst with one write. A peer that stops reading makes sending wait once
-/// [`Config::write_buffer_limit`] bytes are queued rather than letting the buffer grow.
+/// [`Config::write_buffer_limit`] bytes are queued rather than letting the buffer grow; while
+/// that much is queued, `recv` stops reading too, so what the peer sends then is not seen as
+/// life: a peer that reads nothing of ours for the ping interval and timeout is failed as
+/// dead (1011), however much it sends.
 pub struct WebSocket<S> {
     io: S,
     conn: Connection,
