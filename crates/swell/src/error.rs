@@ -8,6 +8,8 @@ use http::{Response, StatusCode};
 use swell_frame::{ProtocolError, SendError};
 use swell_handshake::{InvalidUri, RequestError, ResponseError};
 
+use crate::client::ProxyError;
+
 /// An error on an open connection. A normal close is not an error: it arrives as
 /// [`Message::Close`](crate::Message::Close).
 #[derive(Debug)]
@@ -148,9 +150,32 @@ pub enum ConnectError {
     Url(http::uri::InvalidUri),
     /// The URL cannot be the target of a WebSocket.
     Uri(InvalidUri),
-    /// `wss://` needs a TLS stream, which this crate does not make: open one (for example with
-    /// tokio-rustls) and pass it to [`ClientBuilder::handshake`](crate::ClientBuilder::handshake).
+    /// `wss://` without swell's `tls` feature: enable it, or open a TLS stream yourself and
+    /// pass it to [`ClientBuilder::handshake`](crate::ClientBuilder::handshake).
     TlsRequired,
+    /// The TLS handshake with the server failed: most often its certificate, which is
+    /// not valid for the host's name, or was issued by a CA no root vouches for
+    /// ([`ConnectError::tls_error`] tells which).
+    Tls {
+        /// The name the certificate had to be valid for.
+        host: String,
+        /// What went wrong; a rustls error inside, for a certificate.
+        error: io::Error,
+    },
+    /// No TLS configuration could be made for `wss://`: no trusted root certificates were
+    /// found (the platform's store is empty or unreadable, and the `webpki-roots` feature
+    /// is off), or the crypto provider cannot do TLS 1.2 or 1.3.
+    TlsSetup(String),
+    /// A proxy URL (given, or in the environment) does not parse, or names a kind of proxy
+    /// swell does not speak.
+    ProxyUrl(String),
+    /// The proxy could not be reached, or would not open the tunnel.
+    Proxy {
+        /// The proxy's URL, without credentials.
+        proxy: String,
+        /// What went wrong, or what the proxy said.
+        error: ProxyError,
+    },
     /// The host's name could not be resolved, or no TCP connection could be made to it.
     Connect {
         /// The host and port tried, as `host:port`.
@@ -177,9 +202,13 @@ impl fmt::Display for ConnectError {
         match self {
             Self::Url(e) => write!(f, "invalid URL: {e}"),
             Self::Uri(e) => write!(f, "invalid URL: {e}"),
-            Self::TlsRequired => {
-                f.write_str("wss:// needs a TLS stream; use ClientBuilder::handshake")
-            }
+            Self::TlsRequired => f.write_str(
+                "wss:// needs swell's tls feature, or a TLS stream given to ClientBuilder::handshake",
+            ),
+            Self::Tls { host, error } => write!(f, "TLS handshake with {host} failed: {error}"),
+            Self::TlsSetup(why) => write!(f, "cannot set up TLS: {why}"),
+            Self::ProxyUrl(why) => write!(f, "invalid proxy URL {why}"),
+            Self::Proxy { proxy, error } => write!(f, "proxy {proxy}: {error}"),
             Self::Connect { address, error } => write!(f, "cannot connect to {address}: {error}"),
             Self::Io(e) => write!(f, "I/O error during the handshake: {e}"),
             Self::Timeout => f.write_str("the opening handshake timed out"),
@@ -216,6 +245,8 @@ impl std::error::Error for ConnectError {
             Self::Url(e) => e.source(),
             Self::Uri(e) => e.source(),
             Self::Connect { error, .. } => error.source(),
+            Self::Tls { error, .. } => error.source(),
+            Self::Proxy { error, .. } => error.source(),
             Self::Io(e) => e.source(),
             Self::Response(e) => e.source(),
             Self::Deflate(e) => e.source(),
@@ -229,6 +260,16 @@ impl ConnectError {
     pub fn response(&self) -> Option<&Response<Bytes>> {
         match self {
             Self::Refused(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The rustls error of a failed TLS handshake ([`ConnectError::Tls`]), such as
+    /// `InvalidCertificate(UnknownIssuer)` or `InvalidCertificate(NotValidForName)`.
+    #[cfg(feature = "tls")]
+    pub fn tls_error(&self) -> Option<&rustls::Error> {
+        match self {
+            Self::Tls { error, .. } => error.get_ref()?.downcast_ref(),
             _ => None,
         }
     }

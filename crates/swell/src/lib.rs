@@ -19,7 +19,7 @@ mod split;
 mod upgrade;
 mod websocket;
 
-pub use crate::client::{ClientBuilder, connect};
+pub use crate::client::{ClientBuilder, MaybeTlsStream, Proxy, ProxyError, connect};
 pub use crate::config::Config;
 pub use crate::error::{AcceptError, ConnectError, Error};
 pub use crate::server::{accept, accept_with, accept_with_async, offered_protocols};
@@ -31,6 +31,9 @@ pub use crate::websocket::WebSocket;
 pub use bytes::Bytes;
 /// The `http` crate, whose types the handshake uses.
 pub use http;
+/// rustls, for [`ClientBuilder::tls_config`] and for servers that accept `wss://`.
+#[cfg(feature = "tls")]
+pub use rustls;
 /// permessage-deflate: [`Config::deflate`] takes its [`DeflateConfig`].
 pub use swell_deflate as deflate;
 pub use swell_deflate::DeflateConfig;
@@ -41,3 +44,6 @@ pub use swell_frame::{
 };
 /// The sans-IO handshake layer.
 pub use swell_handshake as handshake;
+/// tokio-rustls: a server accepts `wss://` with its `TlsAcceptor`, then [`accept`].
+#[cfg(feature = "tls")]
+pub use tokio_rustls;

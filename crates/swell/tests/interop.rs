@@ -9,27 +9,11 @@ use tokio_tungstenite::tungstenite::Message as TMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame as TCloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 
+mod common;
+
+use common::{binary_of, text_of};
+
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 16 << 20];
-
-fn text_of(len: usize) -> String {
-    // Mostly ASCII with two-byte characters mixed in, cut to exactly `len` bytes.
-    let mut s = String::with_capacity(len);
-    let mut i = 0usize;
-    while s.len() < len {
-        let c = if i % 7 == 0 && s.len() + 2 <= len {
-            'é'
-        } else {
-            char::from(b'a' + (i % 26) as u8)
-        };
-        s.push(c);
-        i += 1;
-    }
-    s
-}
-
-fn binary_of(len: usize) -> Bytes {
-    (0..len).map(|i| (i * 31 % 256) as u8).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_with_a_tungstenite_client() {

@@ -4,6 +4,8 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 pub mod counting;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,6 +14,28 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Text of exactly `len` bytes.
+pub fn text_of(len: usize) -> String {
+    // Mostly ASCII with two-byte characters mixed in, cut to exactly `len` bytes.
+    let mut s = String::with_capacity(len);
+    let mut i = 0usize;
+    while s.len() < len {
+        let c = if i % 7 == 0 && s.len() + 2 <= len {
+            'é'
+        } else {
+            char::from(b'a' + (i % 26) as u8)
+        };
+        s.push(c);
+        i += 1;
+    }
+    s
+}
+
+/// Binary data of `len` bytes.
+pub fn binary_of(len: usize) -> bytes::Bytes {
+    (0..len).map(|i| (i * 31 % 256) as u8).collect()
+}
 
 /// The masking key of every frame built by [`masked`].
 pub const KEY: [u8; 4] = [1, 2, 3, 4];

@@ -1,12 +1,23 @@
-//! Connecting: the client side of the opening handshake, over TCP or a stream the caller
-//! brings.
+//! Connecting: the client side of the opening handshake, over TCP (through a proxy, under
+//! TLS) or a stream the caller brings.
+
+mod proxy;
+mod stream;
+#[cfg(feature = "tls")]
+mod tls;
+mod tunnel;
+
+pub use proxy::{Proxy, ProxyError};
+pub use stream::MaybeTlsStream;
+
+#[cfg(feature = "tls")]
+use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use swell_handshake::{ClientHandshake, is_secure, parse_response, write_request_head};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 use crate::config::Config;
 use crate::error::ConnectError;
@@ -20,29 +31,33 @@ const REFUSED_BODY_MAX: usize = 4096;
 /// How long a refusal's body is waited for, within the handshake timeout.
 const REFUSED_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Connects to a `ws://` URL over TCP with the default [`Config`].
+/// Connects to a `ws://` or `wss://` URL with the default [`Config`], and no proxy.
 ///
-/// Returns the open connection and the server's 101 response.
+/// Returns the open connection and the server's 101 response. For `wss://` (with the `tls`
+/// feature, on by default) the server's certificate must be valid for the URL's host and
+/// vouched for by a root the platform trusts.
 ///
 /// # Errors
 ///
-/// See [`ConnectError`]. For `wss://`, bring a TLS stream to [`ClientBuilder::handshake`].
+/// See [`ConnectError`].
 ///
 /// # Cancel safety
 ///
 /// Dropping the future abandons the connection attempt.
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
+pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response<()>), ConnectError> {
     ClientBuilder::new(url)?.connect().await
 }
 
-/// Builds a client connection: subprotocols, headers and settings, then
-/// [`ClientBuilder::connect`] over TCP or [`ClientBuilder::handshake`] over any stream.
+/// Builds a client connection: subprotocols, headers, settings, proxy and TLS, then
+/// [`ClientBuilder::connect`] over TCP (TLS for `wss://`) or [`ClientBuilder::handshake`]
+/// over any stream.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let (mut ws, _response) = swell::ClientBuilder::new("ws://127.0.0.1:9001/chat")?
+/// let (mut ws, _response) = swell::ClientBuilder::new("wss://example.com/chat")?
 ///     .protocol("chat")
 ///     .config(swell::Config::default().max_message_size(1 << 20))
+///     .proxy_from_env()?
 ///     .connect()
 ///     .await?;
 /// ws.send("hello").await?;
@@ -54,6 +69,9 @@ pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), 
 pub struct ClientBuilder {
     handshake: ClientHandshake,
     config: Config,
+    proxy: Option<Proxy>,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
@@ -83,6 +101,9 @@ impl ClientBuilder {
         Ok(Self {
             handshake,
             config: Config::default(),
+            proxy: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
     }
 
@@ -114,8 +135,43 @@ impl ClientBuilder {
         self
     }
 
-    /// Opens a TCP connection to the URL's host and port (80 by default), with Nagle's
-    /// algorithm off, and performs the handshake over it, all within the handshake timeout.
+    /// Connects through `proxy` (see [`Proxy`]): the proxy opens a tunnel to the URL's host,
+    /// and TLS, for `wss://`, runs inside it, end to end with the server.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Connects through the proxy the environment names for this URL, as curl reads it
+    /// (see [`Proxy::from_env`]: `https_proxy`, `http_proxy`, `all_proxy`, `no_proxy` and
+    /// their kin), or directly when it names none.
+    ///
+    /// Off unless asked for: a service's connections should go where its code says, not
+    /// where a variable set for the shell's tools sends them. Interactive tools and
+    /// clients that run on users' machines will want it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::ProxyUrl`] when the variable that applies holds no proxy URL.
+    pub fn proxy_from_env(mut self) -> Result<Self, ConnectError> {
+        self.proxy = Proxy::from_env(self.handshake.uri())?;
+        Ok(self)
+    }
+
+    /// The rustls configuration for `wss://`, in place of the default (the platform's
+    /// roots, no client certificate, ALPN `http/1.1`): for client certificates, roots of
+    /// your own, or a verifier that pins the server's key. It is used as it is; give its
+    /// `alpn_protocols` `http/1.1` (or nothing), never `h2`, for the upgrade is HTTP/1.1.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Opens a TCP connection to the URL's host and port (80 for `ws://`, 443 for
+    /// `wss://`), through the proxy if one is set, with Nagle's algorithm off; runs TLS
+    /// over it for `wss://`, with the URL's host as the server name; and performs the
+    /// handshake. All of it, name resolution included, within the handshake timeout.
     ///
     /// # Errors
     ///
@@ -124,9 +180,11 @@ impl ClientBuilder {
     /// # Cancel safety
     ///
     /// Dropping the future abandons the connection attempt.
-    pub async fn connect(self) -> Result<(WebSocket<TcpStream>, Response<()>), ConnectError> {
+    pub async fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response<()>), ConnectError> {
         let uri = self.handshake.uri();
-        if is_secure(uri) == Some(true) {
+        let secure = is_secure(uri) == Some(true);
+        #[cfg(not(feature = "tls"))]
+        if secure {
             return Err(ConnectError::TlsRequired);
         }
         let host = uri.host().unwrap_or_default();
@@ -134,23 +192,16 @@ impl ClientBuilder {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
         let timeout = self.config.handshake_timeout;
         // Boxed, as in `handshake`.
         Box::pin(tokio::time::timeout(timeout, async move {
-            let stream = match TcpStream::connect((host.as_str(), port)).await {
-                Ok(stream) => stream,
-                Err(error) => {
-                    // An IPv6 literal goes back in brackets, as in the URL.
-                    let address = if host.contains(':') {
-                        format!("[{host}]:{port}")
-                    } else {
-                        format!("{host}:{port}")
-                    };
-                    return Err(ConnectError::Connect { address, error });
-                }
+            let tcp = tunnel::open(self.proxy.as_ref(), &host, port, &self.config.head).await?;
+            let stream = match secure {
+                #[cfg(feature = "tls")]
+                true => tls::connect(self.tls.clone(), &host, tcp).await?,
+                _ => MaybeTlsStream::Plain(tcp),
             };
-            stream.set_nodelay(true)?;
             self.run(stream).await
         }))
         .await
