@@ -189,26 +189,12 @@ async fn the_default_roots_are_the_platforms() {
         ),
     ];
     for (var, path, expected) in cases {
-        let output = tokio::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "child_connects_with_the_default_roots",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env_remove("SSL_CERT_FILE")
-            .env_remove("SSL_CERT_DIR")
-            .env(var, path)
-            .env("SWELL_TEST_URL", &url)
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{var}: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stdout = common::peers::run_child(
+            "child_connects_with_the_default_roots",
+            &[(var, path.as_os_str()), ("SWELL_TEST_URL", url.as_ref())],
+            &["SSL_CERT_FILE", "SSL_CERT_DIR"],
+        )
+        .await;
         assert!(
             stdout.contains(&format!("outcome: {expected}")),
             "{var}={path:?}: {stdout}"

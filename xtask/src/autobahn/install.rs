@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::run;
+use crate::run;
 
 /// Debian bullseye packages: PyPy 2.7 (the interpreter the official Docker image uses), its
 /// headers for building C extensions, and the libraries bookworm no longer has. libssl-dev
@@ -80,11 +80,7 @@ pub(crate) fn home() -> PathBuf {
     if let Some(dir) = std::env::var_os("SWELL_AUTOBAHN_HOME") {
         return dir.into();
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(|| std::env::temp_dir().join("swell-cache"));
-    cache.join("swell").join("autobahn")
+    crate::cache_dir("autobahn")
 }
 
 fn wstest_at(home: &Path) -> Wstest {
@@ -129,7 +125,7 @@ pub(crate) fn ensure(root: &Path, force: bool) -> Result<Wstest, String> {
     for dir in ["prefix", "apt", "debs", "wheels"] {
         let _ = std::fs::remove_dir_all(home.join(dir));
     }
-    unpack_packages(&home)?;
+    crate::debs::unpack(&home, "bullseye", PACKAGES)?;
     install_python_packages(&home, &wstest, &requirements)?;
     if !wstest.works() {
         return Err("wstest was installed but does not run: see the output above".into());
@@ -137,63 +133,6 @@ pub(crate) fn ensure(root: &Path, force: bool) -> Result<Wstest, String> {
     std::fs::write(&stamp_file, stamp).map_err(|e| e.to_string())?;
     eprintln!("autobahn: wstest installed");
     Ok(wstest)
-}
-
-/// Downloads the bullseye packages with a private apt configuration and unpacks them.
-fn unpack_packages(home: &Path) -> Result<(), String> {
-    let apt = home.join("apt");
-    for dir in [
-        "etc/apt/sources.list.d",
-        "etc/apt/preferences.d",
-        "state/lists/partial",
-        "cache/archives/partial",
-    ] {
-        std::fs::create_dir_all(apt.join(dir)).map_err(|e| e.to_string())?;
-    }
-    std::fs::write(
-        apt.join("etc/apt/sources.list"),
-        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main\n",
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::write(apt.join("state/status"), "").map_err(|e| e.to_string())?;
-    let user = Command::new("id").arg("-un").output().ok().and_then(|o| {
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    });
-    let mut options: Vec<String> = vec![
-        format!("Dir::Etc={}", apt.join("etc/apt").display()),
-        format!("Dir::State={}", apt.join("state").display()),
-        format!("Dir::State::status={}", apt.join("state/status").display()),
-        format!("Dir::Cache={}", apt.join("cache").display()),
-        "Debug::NoLocking=1".into(),
-    ];
-    if let Some(user) = user {
-        options.push(format!("APT::Sandbox::User={user}"));
-    }
-    let apt_get = |args: &[&str], dir: &Path| {
-        let mut command = Command::new("apt-get");
-        command.arg("-q");
-        for option in &options {
-            command.arg("-o").arg(option);
-        }
-        command.args(args).current_dir(dir);
-        command
-    };
-    run(&mut apt_get(&["update"], home))?;
-    let debs = home.join("debs");
-    std::fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
-    let mut download = vec!["download"];
-    download.extend_from_slice(PACKAGES);
-    run(&mut apt_get(&download, &debs))?;
-    let prefix = home.join("prefix");
-    for entry in std::fs::read_dir(&debs).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|e| e == "deb") {
-            run(Command::new("dpkg").arg("-x").arg(&path).arg(&prefix))?;
-        }
-    }
-    Ok(())
 }
 
 /// Bootstraps pip for PyPy from PyPI wheels and installs the pinned requirements.

@@ -7,7 +7,6 @@ mod report;
 mod suite;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use suite::{Agents, Runner};
@@ -66,17 +65,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// Runs a command with inherited output; fails on a non-zero exit.
-pub(crate) fn run(command: &mut Command) -> Result<(), String> {
-    let status = command
-        .status()
-        .map_err(|e| format!("running {command:?}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed: {status}"))
-    }
-}
-
 pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("install") {
         let force = args.iter().any(|a| a == "--force");

@@ -5,7 +5,8 @@ use std::fmt;
 use std::io;
 use std::net::IpAddr;
 
-use http::{StatusCode, Uri};
+use http::header::{PROXY_AUTHENTICATE, WWW_AUTHENTICATE};
+use http::{Response, Uri};
 
 /// A proxy a client connects through, set with
 /// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy).
@@ -238,9 +239,11 @@ impl fmt::Debug for Proxy {
 pub enum ProxyError {
     /// No TCP connection could be made to the proxy.
     Connect(io::Error),
-    /// The HTTP proxy answered `CONNECT` with this status instead of 2xx: 407 when it wants
-    /// (other) credentials, 403 when its rules forbid the destination.
-    Refused(StatusCode),
+    /// The HTTP proxy answered `CONNECT` with another status than 2xx: 407 when it wants
+    /// credentials (its `Proxy-Authenticate` header says which; tinyproxy answers wrong
+    /// ones with 401), 403 when its rules forbid the destination. The answer's head,
+    /// without its body.
+    Refused(Box<Response<()>>),
     /// The SOCKS5 proxy could not or would not connect to the destination: the reply code
     /// of RFC 1928 §6 (1 general failure, 2 not allowed by its rules, 3 network
     /// unreachable, 4 host unreachable, 5 connection refused, 6 TTL expired, 7 command not
@@ -264,7 +267,18 @@ impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect(e) => write!(f, "cannot connect to the proxy: {e}"),
-            Self::Refused(status) => write!(f, "the proxy refused the tunnel with {status}"),
+            Self::Refused(response) => {
+                write!(f, "the proxy refused the tunnel with {}", response.status())?;
+                // Some proxies (tinyproxy) answer wrong credentials with 401 and a
+                // WWW-Authenticate challenge.
+                let headers = response.headers();
+                let challenge = headers.get(PROXY_AUTHENTICATE).or(headers.get(WWW_AUTHENTICATE));
+                if let Some(challenge) = challenge {
+                    let challenge = String::from_utf8_lossy(challenge.as_bytes());
+                    write!(f, " (it asks for {challenge})")?;
+                }
+                Ok(())
+            }
             Self::SocksReply(code) => {
                 let what = match code {
                     1 => "general SOCKS server failure",

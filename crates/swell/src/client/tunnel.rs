@@ -84,7 +84,7 @@ async fn http_connect(
     .map_err(ProxyError::Io)?
     .map_err(|e| ProxyError::Protocol(e.to_string()))?;
     if !response.status().is_success() {
-        return Err(ProxyError::Refused(response.status()));
+        return Err(ProxyError::Refused(Box::new(response)));
     }
     if buf.len() > head_len {
         // A 2xx answer to CONNECT has no body (RFC 9110 §9.3.6), and the destination has

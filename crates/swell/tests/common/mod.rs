@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 pub mod counting;
+pub mod peers;
 #[cfg(feature = "tls")]
 pub mod tls;
 
