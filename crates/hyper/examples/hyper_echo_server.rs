@@ -11,16 +11,11 @@
 //! It is also the hyper server agent that the Autobahn|Testsuite runs against
 //! (`cargo xtask autobahn`), beside swell's own.
 
-use std::convert::Infallible;
-
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use swell_hyper::HyperWebSocket;
 use tokio::net::TcpListener;
 
+#[path = "support/echo.rs"]
+mod echo;
 #[path = "support/serve.rs"]
 mod serve;
 
@@ -39,47 +34,9 @@ async fn main() -> std::io::Result<()> {
         let (stream, peer) = listener.accept().await?;
         let server = server.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve::connection(&server, stream, service_fn(handle)).await {
+            if let Err(e) = serve::connection(&server, stream, service_fn(echo::handle)).await {
                 eprintln!("{peer}: {e}");
             }
         });
     }
-}
-
-/// Upgrades WebSocket requests; anything else gets a short explanation.
-async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    if !swell_hyper::is_upgrade_request(&request) {
-        let mut response = Response::new(Full::from("WebSocket echo; connect with ws://\n"));
-        *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
-        return Ok(response);
-    }
-    let config = swell::Config::default().deflate(swell::DeflateConfig::default());
-    match swell_hyper::upgrade(&mut request, config) {
-        Ok((response, upgrading)) => {
-            tokio::spawn(async move {
-                match upgrading.await {
-                    Ok(ws) => {
-                        if let Err(e) = echo(ws).await {
-                            eprintln!("connection failed: {e}");
-                        }
-                    }
-                    Err(e) => eprintln!("upgrade failed: {e}"),
-                }
-            });
-            Ok(response)
-        }
-        Err(rejection) => Ok(rejection.into_http_response()),
-    }
-}
-
-async fn echo(mut ws: HyperWebSocket) -> Result<(), swell::Error> {
-    while let Some(message) = ws.recv().await {
-        let message = message?;
-        // `feed` queues the reply; `recv` writes every queued reply before it waits for
-        // more, so a burst of messages is answered with one write.
-        if message.is_data() {
-            ws.feed(message).await?;
-        }
-    }
-    Ok(())
 }

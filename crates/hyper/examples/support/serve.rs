@@ -11,6 +11,7 @@ use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// How long a client may take to send a request head, from the moment it connects (and for
@@ -33,6 +34,7 @@ pub(crate) fn server() -> auto::Builder<TokioExecutor> {
 ///
 /// Until the first request arrives, the auto server is still reading the bytes that tell
 /// HTTP/1 from HTTP/2, which no hyper timeout bounds; this bounds it with [`HEAD_TIMEOUT`].
+#[allow(dead_code)] // the wss:// example serves its TLS streams with `serve`
 pub(crate) async fn connection<S, B>(
     server: &auto::Builder<TokioExecutor>,
     stream: TcpStream,
@@ -47,6 +49,24 @@ where
     B::Error: Into<Box<dyn Error + Send + Sync>>,
 {
     stream.set_nodelay(true)?;
+    serve(server, stream, service).await
+}
+
+/// As [`connection`], over any stream: TLS over TCP, say.
+pub(crate) async fn serve<IO, S, B>(
+    server: &auto::Builder<TokioExecutor>,
+    stream: IO,
+    service: S,
+) -> Result<(), Box<dyn Error + Send + Sync>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn Error + Send + Sync>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
     let requested = Arc::new(AtomicBool::new(false));
     let seen = requested.clone();
     let service = service_fn(move |request| {
