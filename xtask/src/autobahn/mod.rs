@@ -2,6 +2,7 @@
 //! diffed with the baseline in `autobahn/expected/`.
 
 mod build;
+mod certs;
 mod install;
 mod report;
 mod suite;
@@ -9,13 +10,17 @@ mod suite;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use suite::{Agents, Runner};
+use suite::{Agents, Runner, Transport};
 
 const USAGE: &str = "\
-usage: cargo xtask autobahn [server|client|all] [--runner docker|local] [--cases PATTERN] [--bless]
+usage: cargo xtask autobahn [server|client|all] [--transport tcp|tls|both] [--runner docker|local]
+                            [--cases PATTERN] [--bless]
        cargo xtask autobahn install [--force]
 
   server|client|all   which role to test (default: all; the two run at the same time)
+  --transport         tcp: every case over ws:// (baselines autobahn/expected/{server,client}.json);
+                      tls: groups 1-10 over wss:// (autobahn/tls/*.json, baselines
+                      autobahn/expected/tls-{server,client}.json); both (default): tcp, then tls
   --runner            docker: the crossbario/autobahn-testsuite image; local: a wstest
                       installed by `cargo xtask autobahn install` (default: docker when a
                       Docker engine answers, else local)
@@ -29,6 +34,12 @@ const SERVER_AGENTS: &[(&str, &str)] = &[
     ("swell-hyper", "hyper_echo_server"),
 ];
 const CLIENT_AGENT: (&str, &str) = ("swell", "autobahn_client");
+/// The agents behind TLS, named in `autobahn/tls/fuzzingclient.json`; the client agent is
+/// the same binary, given a `wss://` URL.
+const TLS_SERVER_AGENTS: &[(&str, &str)] = &[
+    ("swell", "wss_echo_server"),
+    ("swell-hyper", "hyper_wss_server"),
+];
 
 struct Options {
     server: bool,
@@ -36,6 +47,8 @@ struct Options {
     runner: Option<String>,
     cases: Option<String>,
     bless: bool,
+    tcp: bool,
+    tls: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -45,6 +58,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         runner: None,
         cases: None,
         bless: false,
+        tcp: true,
+        tls: true,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -57,6 +72,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--cases" => options.cases = Some(args.next().ok_or("--cases needs a value")?.clone()),
             "--bless" => options.bless = true,
+            "--transport" => {
+                (options.tcp, options.tls) =
+                    match args.next().ok_or("--transport needs a value")?.as_str() {
+                        "tcp" => (true, false),
+                        "tls" => (false, true),
+                        "both" => (true, true),
+                        other => return Err(format!("unknown transport {other:?}")),
+                    }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -94,44 +118,91 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result<(), String> {
     };
     eprintln!("autobahn: building the agents");
     let examples = build::examples(root, &["swell", "swell-hyper"])?;
-    let reports = root.join("reports");
-    std::fs::create_dir_all(&reports).map_err(|e| e.to_string())?;
-    let agents = Agents {
-        examples,
-        servers: SERVER_AGENTS,
-        client: CLIENT_AGENT,
-    };
+    let mut failed = false;
+    if options.tcp {
+        let transport = Transport {
+            specs: root.join("autobahn"),
+            reports: root.join("reports"),
+            certs: None,
+        };
+        let agents = Agents {
+            examples: examples.clone(),
+            servers: SERVER_AGENTS,
+            client: CLIENT_AGENT,
+        };
+        failed |= !run(root, &options, &runner, &transport, &agents, "")?;
+    }
+    if options.tls {
+        let reports = root.join("reports/tls");
+        std::fs::create_dir_all(&reports).map_err(|e| e.to_string())?;
+        let transport = Transport {
+            specs: root.join("autobahn/tls"),
+            certs: Some(certs::write(&reports)?),
+            reports,
+        };
+        let agents = Agents {
+            examples,
+            servers: TLS_SERVER_AGENTS,
+            client: CLIENT_AGENT,
+        };
+        failed |= !run(root, &options, &runner, &transport, &agents, "tls-")?;
+    }
+    eprintln!("autobahn: done in {} s", started.elapsed().as_secs());
+    if failed {
+        Err("autobahn: results differ from the baseline (or the run failed)".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs the roles `options` asks for over `transport`, both at once, and compares each
+/// with its baseline (`autobahn/expected/{prefix}{role}.json`). Whether all matched.
+fn run(
+    root: &Path,
+    options: &Options,
+    runner: &Runner,
+    transport: &Transport,
+    agents: &Agents,
+    prefix: &str,
+) -> Result<bool, String> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&transport.reports).map_err(|e| e.to_string())?;
     let cases = options.cases.as_deref();
     let (servers, clients) = std::thread::scope(|s| {
         let servers = options.server.then(|| {
-            let _ = std::fs::remove_dir_all(reports.join("servers"));
-            s.spawn(|| suite::run_servers(root, &runner, &agents, cases))
+            let _ = std::fs::remove_dir_all(transport.reports.join("servers"));
+            s.spawn(|| suite::run_servers(transport, runner, agents, cases))
         });
         let clients = options.client.then(|| {
-            let _ = std::fs::remove_dir_all(reports.join("clients"));
-            s.spawn(|| suite::run_clients(root, &runner, &agents, cases))
+            let _ = std::fs::remove_dir_all(transport.reports.join("clients"));
+            s.spawn(|| suite::run_clients(transport, runner, agents, cases))
         });
         let join = |h: std::thread::ScopedJoinHandle<'_, Result<PathBuf, String>>| {
             h.join().unwrap_or_else(|_| Err("the run panicked".into()))
         };
         (servers.map(join), clients.map(join))
     });
-    eprintln!("autobahn: suite ran in {} s", started.elapsed().as_secs());
-    let mut failed = false;
+    let over = if transport.certs.is_some() {
+        "TLS"
+    } else {
+        "TCP"
+    };
+    eprintln!(
+        "autobahn: suite ran over {over} in {} s",
+        started.elapsed().as_secs()
+    );
+    let mut matched = true;
     for (role, result) in [("server", servers), ("client", clients)] {
         let Some(result) = result else { continue };
+        let baseline = format!("{prefix}{role}");
         let outcome =
-            result.and_then(|dir| compare(root, role, &dir, cases.is_some(), options.bless));
+            result.and_then(|dir| compare(root, &baseline, &dir, cases.is_some(), options.bless));
         if let Err(e) = outcome {
-            eprintln!("autobahn: {role}: {e}");
-            failed = true;
+            eprintln!("autobahn: {baseline}: {e}");
+            matched = false;
         }
     }
-    if failed {
-        Err("autobahn: results differ from the baseline (or the run failed)".into())
-    } else {
-        Ok(())
-    }
+    Ok(matched)
 }
 
 /// Prints the summary for one role, then diffs against (or, with `bless`, rewrites) its

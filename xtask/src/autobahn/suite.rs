@@ -157,18 +157,23 @@ fn port_of(url: &str) -> Result<u16, String> {
 
 /// A suite spec from `autobahn/`, with the output directory and the cases for this run.
 fn spec(
-    root: &Path,
+    transport: &Transport,
     file: &str,
     runner: &Runner,
     reports: &Path,
     outdir: &str,
     cases: Option<&str>,
 ) -> Result<(Value, String), String> {
-    let path = root.join("autobahn").join(file);
+    let path = transport.specs.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut spec: Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     spec["outdir"] = Value::String(runner.reports_path(reports, outdir));
+    if let Some(certs) = &transport.certs {
+        // The fuzzing server's own certificate (the fuzzing client ignores these).
+        spec["cert"] = Value::String(runner.reports_path(reports, &certs.cert_file));
+        spec["key"] = Value::String(runner.reports_path(reports, &certs.key_file));
+    }
     if let Some(cases) = cases {
         spec["cases"] = cases
             .split(',')
@@ -191,6 +196,25 @@ pub(crate) struct Agents {
     pub(crate) client: (&'static str, &'static str),
 }
 
+/// TCP or TLS: where a run's specs and reports live, and for TLS the certificate files
+/// (in the reports directory, which the Docker runner mounts).
+pub(crate) struct Transport {
+    /// `autobahn/` or `autobahn/tls/`: the spec files.
+    pub(crate) specs: PathBuf,
+    /// `reports/` or `reports/tls/`.
+    pub(crate) reports: PathBuf,
+    /// The certificates, for TLS.
+    pub(crate) certs: Option<Certs>,
+}
+
+/// A CA's certificate and a certificate it issued for 127.0.0.1, with its key: file names
+/// in the transport's reports directory.
+pub(crate) struct Certs {
+    pub(crate) ca_file: String,
+    pub(crate) cert_file: String,
+    pub(crate) key_file: String,
+}
+
 impl Agents {
     fn executable(&self, example: &str) -> Result<&Path, String> {
         self.examples
@@ -202,14 +226,14 @@ impl Agents {
 
 /// Runs the fuzzing client against our server agents; returns the report directory.
 pub(crate) fn run_servers(
-    root: &Path,
+    transport: &Transport,
     runner: &Runner,
     agents: &Agents,
     cases: Option<&str>,
 ) -> Result<PathBuf, String> {
-    let reports = root.join("reports");
+    let reports = transport.reports.clone();
     let (spec, spec_path) = spec(
-        root,
+        transport,
         "fuzzingclient.json",
         runner,
         &reports,
@@ -235,6 +259,13 @@ pub(crate) fn run_servers(
         port_is_free(port)?;
         let mut command = Command::new(agents.executable(example)?);
         command.arg(format!("127.0.0.1:{port}"));
+        if let Some(certs) = &transport.certs {
+            command
+                .arg("--cert")
+                .arg(reports.join(&certs.cert_file))
+                .arg("--key")
+                .arg(reports.join(&certs.key_file));
+        }
         let child = spawn(&mut command, &reports.join(format!("agent-{agent}.log")))?;
         guards.push(Guard {
             child,
@@ -262,14 +293,14 @@ pub(crate) fn run_servers(
 
 /// Runs our client agent against the fuzzing server; returns the report directory.
 pub(crate) fn run_clients(
-    root: &Path,
+    transport: &Transport,
     runner: &Runner,
     agents: &Agents,
     cases: Option<&str>,
 ) -> Result<PathBuf, String> {
-    let reports = root.join("reports");
+    let reports = transport.reports.clone();
     let (spec, spec_path) = spec(
-        root,
+        transport,
         "fuzzingserver.json",
         runner,
         &reports,
@@ -292,7 +323,11 @@ pub(crate) fn run_clients(
     wait_for_port(port, Duration::from_secs(120))?;
     let (agent, example) = agents.client;
     let mut command = Command::new(agents.executable(example)?);
-    command.arg(format!("ws://127.0.0.1:{port}")).arg(agent);
+    command.arg(url.trim_end_matches('/')).arg(agent);
+    if let Some(certs) = &transport.certs {
+        // The client trusts what the platform trusts; here, the run's own CA.
+        command.env("SSL_CERT_FILE", reports.join(&certs.ca_file));
+    }
     let mut child = spawn(
         &mut command,
         &reports.join(format!("agent-{agent}-client.log")),
