@@ -277,3 +277,86 @@ async fn a_tungstenite_client_over_tls_with_our_server() {
     ws.close(None).await.unwrap();
     assert!(matches!(ws.next().await, Some(Ok(TMessage::Close(_)))));
 }
+
+/// The caller's `ClientConfig` is used as given: here with a client certificate, which a
+/// server that requires one checks. The server also sees the URL's host as the SNI name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_and_sni_from_the_url() {
+    use swell::rustls::server::WebPkiClientVerifier;
+    use swell::rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+    let server_pki = pki("swell test CA", &["localhost"]);
+    let client_pki = pki("client CA", &["client.example"]);
+    let provider = std::sync::Arc::new(swell::rustls::crypto::ring::default_provider());
+    let mut client_roots = RootCertStore::empty();
+    client_roots.add(client_pki.ca.clone()).unwrap();
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(client_roots.into(), provider.clone())
+            .build()
+            .unwrap();
+    let server = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(server_pki.chain.clone(), server_pki.key.clone_key())
+        .unwrap();
+    let acceptor = swell::tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, seen_tx) = (acceptor.clone(), seen_tx.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return drop(seen_tx.send(None));
+                };
+                let (_, session) = tls.get_ref();
+                let sni = session.server_name().map(str::to_owned);
+                let client_certs = session.peer_certificates().map_or(0, <[_]>::len);
+                seen_tx.send(Some((sni, client_certs))).unwrap();
+                let mut ws = swell::accept(tls).await.unwrap();
+                while let Some(Ok(message)) = ws.recv().await {
+                    if message.is_data() {
+                        ws.send(message).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let mut roots = RootCertStore::empty();
+    roots.add(server_pki.ca.clone()).unwrap();
+    let with_cert = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(client_pki.chain.clone(), client_pki.key.clone_key())
+        .unwrap();
+    let url = format!("wss://localhost:{port}/");
+    let (mut ws, _) = ClientBuilder::new(&url)
+        .unwrap()
+        .tls_config(std::sync::Arc::new(with_cert))
+        .connect()
+        .await
+        .unwrap();
+    ws.send("with a certificate").await.unwrap();
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::text("with a certificate")
+    );
+    assert_eq!(
+        seen.recv().await.unwrap(),
+        Some((Some("localhost".into()), 2))
+    );
+
+    // Without one, the server refuses (in TLS 1.3 after the client's side of the handshake
+    // is done, so the refusal arrives while the upgrade is being read).
+    let error = ClientBuilder::new(&url)
+        .unwrap()
+        .tls_config(client_config(&[&server_pki.ca]))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("CertificateRequired"), "{error}");
+    assert_eq!(seen.recv().await.unwrap(), None);
+}
