@@ -51,12 +51,7 @@ async fn round_trips(deflate: bool) {
             "binary of {size}"
         );
     }
-    // The server echoes our code; the closing handshake ends cleanly over TLS.
-    let reply = ws
-        .close(Some(CloseFrame::new(CloseCode::GOING_AWAY, "done")))
-        .await
-        .unwrap();
-    assert_eq!(reply.map(|frame| frame.code), Some(CloseCode::GOING_AWAY));
+    close_cleanly(ws).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,6 +240,12 @@ async fn our_client_with_a_tungstenite_server_over_tls() {
         ws.send(message.clone()).await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap(), message, "{size}");
     }
+    close_cleanly(ws).await;
+}
+
+/// Closes with 1001: the server echoes the code, and the closing handshake ends cleanly
+/// over TLS.
+async fn close_cleanly(mut ws: swell::WebSocket<swell::MaybeTlsStream>) {
     let reply = ws
         .close(Some(CloseFrame::new(CloseCode::GOING_AWAY, "done")))
         .await
