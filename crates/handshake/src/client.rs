@@ -28,11 +28,11 @@ use crate::key;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
-    uri: Uri,
+    pub(crate) uri: Uri,
     key: HeaderValue,
-    protocols: Vec<String>,
-    extensions: Vec<Extension>,
-    headers: HeaderMap,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) extensions: Vec<Extension>,
+    pub(crate) headers: HeaderMap,
 }
 
 /// A URI that cannot be the target of a WebSocket handshake.
@@ -182,6 +182,13 @@ impl ClientHandshake {
         headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
         headers.insert(SEC_WEBSOCKET_KEY, self.key.clone());
+        self.insert_offers(&mut headers);
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// `Sec-WebSocket-Version: 13` and our subprotocol and extension offers.
+    pub(crate) fn insert_offers(&self, headers: &mut HeaderMap) {
         headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         if !self.protocols.is_empty() {
             let list = self.protocols.join(", ");
@@ -196,8 +203,6 @@ impl ClientHandshake {
                 grammar::format_extensions(&self.extensions),
             );
         }
-        *request.headers_mut() = headers;
-        request
     }
 
     fn default_port(&self) -> Option<u16> {
@@ -252,6 +257,11 @@ impl ClientHandshake {
             (Some(accept), None) if *accept == key::accept_key(self.key.as_bytes()) => {}
             _ => return Err(ResponseError::Accept),
         }
+        self.check_offers(headers)
+    }
+
+    /// The subprotocol and extensions of a response, checked against our offers.
+    pub(crate) fn check_offers(&self, headers: &HeaderMap) -> Result<Negotiated, ResponseError> {
         let protocols = grammar::parse_protocols(headers)?;
         let protocol = match protocols.as_slice() {
             [] => None,
@@ -308,7 +318,8 @@ pub enum ResponseError {
     TooManyHeaders,
     /// The head is not valid HTTP/1.1.
     Malformed,
-    /// The status is not 101: the server did not switch protocols.
+    /// The status is not 101 (for an extended CONNECT, not 2xx): the server did not open
+    /// the WebSocket.
     Status(StatusCode),
     /// `Upgrade` does not name `websocket`.
     Upgrade,
@@ -330,7 +341,10 @@ impl fmt::Display for ResponseError {
             Self::HeadTooLarge => f.write_str("response head too large"),
             Self::TooManyHeaders => f.write_str("too many response headers"),
             Self::Malformed => f.write_str("malformed HTTP response"),
-            Self::Status(status) => write!(f, "the server answered {status}, not 101"),
+            Self::Status(status) if status.is_success() => {
+                write!(f, "the server answered {status}, not 101")
+            }
+            Self::Status(status) => write!(f, "the server answered {status}"),
             Self::Upgrade => f.write_str("response lacks Upgrade: websocket"),
             Self::Connection => f.write_str("response lacks Connection: upgrade"),
             Self::Accept => f.write_str("missing or wrong Sec-WebSocket-Accept"),

@@ -3,7 +3,10 @@
 //! A client builds its upgrade request with [`ClientHandshake`] and checks the server's
 //! response against it. A server reads a request head with [`parse_request`], checks it with
 //! [`UpgradeRequest::validate`], and answers with [`UpgradeRequest::accept`] or with the
-//! rejection each [`RequestError`] knows (400, 405, 426, 431, 505). Subprotocol lists and the
+//! rejection each [`RequestError`] knows (400, 405, 426, 431, 505). Over HTTP/2, RFC 8441's
+//! extended CONNECT takes the upgrade's place:
+//! [`ClientHandshake::extended_connect_request`] and
+//! [`UpgradeRequest::validate_extended_connect`], answered with 200. Subprotocol lists and the
 //! `Sec-WebSocket-Extensions` grammar are parsed here; what an extension's parameters mean is
 //! the extension's business. No I/O happens here, heads are bounded by [`HeadLimits`], and
 //! each parser reports how many bytes the head took so that no frame sent right behind it is
@@ -39,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod extended_connect;
 mod grammar;
 mod http1;
 mod key;
@@ -47,6 +51,7 @@ mod server;
 pub use crate::client::{
     ClientHandshake, InvalidUri, Negotiated, ResponseError, is_secure, parse_response,
 };
+pub use crate::extended_connect::PROTOCOL;
 pub use crate::grammar::{
     Extension, InvalidHeader, format_extensions, parse_extensions, parse_protocols,
 };

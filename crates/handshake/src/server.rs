@@ -44,6 +44,10 @@ pub enum RequestError {
     Key,
     /// A header breaks its grammar. 400.
     InvalidHeader(InvalidHeader),
+    /// Over HTTP/2 (RFC 8441), the request is not an extended CONNECT for `websocket`: its
+    /// method is not CONNECT, its `:protocol` is missing or another, or it has no
+    /// `:authority`. 400.
+    ExtendedConnect,
 }
 
 impl RequestError {
@@ -61,9 +65,17 @@ impl RequestError {
         }
     }
 
-    /// The rejection to send: the status, the headers the status calls for, and a short
-    /// plain-text body that says why. It asks for the connection to be closed.
+    /// The rejection to send over HTTP/1.1: the status, the headers the status calls for,
+    /// and a short plain-text body that says why. It asks for the connection to be closed.
     pub fn response(&self) -> Response<String> {
+        self.response_for(Version::HTTP_11)
+    }
+
+    /// The rejection to send over `version`: as [`RequestError::response`], without the
+    /// connection-specific fields (`Connection`, `Upgrade`) that HTTP/2 and HTTP/3 forbid
+    /// (RFC 9113 §8.2.2): one stream is refused there, not the connection.
+    pub fn response_for(&self, version: Version) -> Response<String> {
+        let per_connection = version < Version::HTTP_2;
         let body = format!("{self}\n");
         let mut response = Response::new(String::new());
         *response.status_mut() = self.status();
@@ -72,7 +84,7 @@ impl RequestError {
             Self::Method => {
                 headers.insert(ALLOW, HeaderValue::from_static("GET"));
             }
-            Self::NotUpgrade => {
+            Self::NotUpgrade if per_connection => {
                 headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
             }
             Self::UnsupportedVersion => {
@@ -80,7 +92,9 @@ impl RequestError {
             }
             _ => {}
         }
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        if per_connection {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -108,6 +122,10 @@ impl fmt::Display for RequestError {
             }
             Self::Key => f.write_str("missing, repeated or invalid Sec-WebSocket-Key"),
             Self::InvalidHeader(e) => fmt::Display::fmt(e, f),
+            Self::ExtendedConnect => f.write_str(
+                "a WebSocket over HTTP/2 opens with an extended CONNECT (RFC 8441): \
+                 :method CONNECT, :protocol websocket, and an :authority",
+            ),
         }
     }
 }
@@ -156,9 +174,10 @@ pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
 /// A validated WebSocket upgrade request: what the client offered.
 #[derive(Clone, Debug)]
 pub struct UpgradeRequest {
-    key: HeaderValue,
-    protocols: Vec<String>,
-    extensions: Vec<Extension>,
+    /// The client's key; none for an extended CONNECT, which has none.
+    pub(crate) key: Option<HeaderValue>,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) extensions: Vec<Extension>,
 }
 
 impl UpgradeRequest {
@@ -195,15 +214,21 @@ impl UpgradeRequest {
             _ => return Err(RequestError::Key),
         };
         Ok(Self {
-            key,
+            key: Some(key),
             protocols: grammar::parse_protocols(headers)?,
             extensions: grammar::parse_extensions(headers)?,
         })
     }
 
-    /// The client's `Sec-WebSocket-Key`.
-    pub fn key(&self) -> &HeaderValue {
-        &self.key
+    /// The client's `Sec-WebSocket-Key`; none for an extended CONNECT (RFC 8441), which
+    /// has no key.
+    pub fn key(&self) -> Option<&HeaderValue> {
+        self.key.as_ref()
+    }
+
+    /// Whether the request was an extended CONNECT (RFC 8441), to be answered with 200.
+    pub fn is_extended_connect(&self) -> bool {
+        self.key.is_none()
     }
 
     /// The subprotocols the client offered, in its order of preference.
@@ -216,8 +241,10 @@ impl UpgradeRequest {
         &self.extensions
     }
 
-    /// The 101 response that accepts the upgrade, with the chosen subprotocol (one of
-    /// [`UpgradeRequest::protocols`], or none) and the accepted extensions.
+    /// The response that accepts the upgrade, with the chosen subprotocol (one of
+    /// [`UpgradeRequest::protocols`], or none) and the accepted extensions: 101 with
+    /// `Upgrade`, `Connection` and `Sec-WebSocket-Accept` for HTTP/1.1, 200 for an extended
+    /// CONNECT (RFC 8441 §5).
     ///
     /// # Errors
     ///
@@ -229,11 +256,14 @@ impl UpgradeRequest {
         extensions: &[Extension],
     ) -> Result<Response<()>, ProtocolNotOffered> {
         let mut response = Response::new(());
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
-        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-        headers.insert(SEC_WEBSOCKET_ACCEPT, key::accept_key(self.key.as_bytes()));
+        if let Some(key) = &self.key {
+            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            headers.insert(SEC_WEBSOCKET_ACCEPT, key::accept_key(key.as_bytes()));
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        }
+        let headers = response.headers_mut();
         if let Some(protocol) = protocol {
             let offered = self.protocols.iter().any(|p| p == protocol);
             let value = HeaderValue::from_str(protocol).map_err(|_| ProtocolNotOffered)?;
