@@ -1,4 +1,5 @@
-//! The client side: the opening handshake over a hyper HTTP/1 client connection.
+//! The client side: the opening handshake over a hyper client connection, an HTTP/1
+//! upgrade or an HTTP/2 extended CONNECT (RFC 8441).
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -8,6 +9,7 @@ use std::{error, fmt};
 use http::Response;
 use hyper::body::Body;
 use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http2;
 use hyper_util::rt::TokioIo;
 use swell::{ClientBuilder, ConnectError};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -44,6 +46,50 @@ where
     // hyper sends the URI as given: the request's is already in origin form.
     sender.ready().await?;
     let mut response = sender.send_request(request.map(|()| B::default())).await?;
+    let established = upgrade.finish(&response)?;
+    let upgraded = hyper::upgrade::on(&mut response).await?;
+    let ws = established.into_websocket(TokioIo::new(upgraded), &[]);
+    Ok((ws, response.map(|_| ())))
+}
+
+/// Opens a WebSocket on a new stream of a hyper HTTP/2 client connection (RFC 8441): an
+/// extended CONNECT request with `:protocol` websocket, answered with 200. Returns the
+/// connection with the server's response.
+///
+/// The connection may carry other requests and other WebSockets at once (clone the
+/// `SendRequest`); each WebSocket is one stream with its own flow control, and when it
+/// closes its stream ends while the connection lives on. The URL's scheme says `:scheme`
+/// (`wss://` is `https`): the TLS, if any, is the connection's. The request body is
+/// `B::default()`, empty; the response body is the WebSocket.
+///
+/// A client may send an extended CONNECT only once the server's SETTINGS allowed it
+/// (RFC 8441 §3): check `Connection::is_extended_connect_protocol_enabled` first, or let
+/// [`Http2Connection`](crate::Http2Connection) drive the connection and wait for them. As
+/// for [`handshake`], wrap the call in `tokio::time::timeout` if the server may stall.
+///
+/// # Errors
+///
+/// [`ClientError::Hyper`] if the stream could not be opened (a server that does not allow
+/// extended CONNECT resets it), [`ClientError::Handshake`] if the response does not accept
+/// the WebSocket.
+pub async fn handshake_http2<B>(
+    sender: &mut http2::SendRequest<B>,
+    builder: ClientBuilder,
+) -> Result<(HyperWebSocket, Response<()>), ClientError>
+where
+    B: Body + Default + Unpin + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn error::Error + Send + Sync>>,
+{
+    let (request, upgrade) = builder.extended_connect();
+    let mut request = request.map(|()| B::default());
+    request
+        .extensions_mut()
+        .insert(hyper::ext::Protocol::from_static(
+            swell::handshake::PROTOCOL,
+        ));
+    sender.ready().await?;
+    let mut response = sender.send_request(request).await?;
     let established = upgrade.finish(&response)?;
     let upgraded = hyper::upgrade::on(&mut response).await?;
     let ws = established.into_websocket(TokioIo::new(upgraded), &[]);
@@ -96,6 +142,9 @@ pub enum ClientError {
     Hyper(hyper::Error),
     /// The server's response does not accept the upgrade as we asked for it.
     Handshake(ConnectError),
+    /// The HTTP/2 server does not allow extended CONNECT (RFC 8441 §3): it takes no
+    /// WebSocket over HTTP/2, and an HTTP/1.1 connection is the way.
+    ExtendedConnectNotAllowed,
 }
 
 impl fmt::Display for ClientError {
@@ -103,6 +152,10 @@ impl fmt::Display for ClientError {
         match self {
             Self::Hyper(e) => write!(f, "HTTP error during the handshake: {e}"),
             Self::Handshake(e) => e.fmt(f),
+            Self::ExtendedConnectNotAllowed => f.write_str(
+                "the HTTP/2 server does not allow extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), \
+                 so it takes no WebSocket over HTTP/2",
+            ),
         }
     }
 }
@@ -113,6 +166,7 @@ impl error::Error for ClientError {
             // Its message is part of ours; the chain goes on below it.
             Self::Hyper(e) => e.source(),
             Self::Handshake(e) => e.source(),
+            Self::ExtendedConnectNotAllowed => None,
         }
     }
 }

@@ -10,9 +10,11 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod http2;
 mod server;
 
-pub use crate::client::{ClientError, connect, handshake};
+pub use crate::client::{ClientError, connect, handshake, handshake_http2};
+pub use crate::http2::Http2Connection;
 pub use crate::server::{Rejection, Upgrading, is_upgrade_request, upgrade, upgrade_with};
 
 /// A WebSocket on a stream that hyper handed over after an upgrade.

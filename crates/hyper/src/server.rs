@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 use std::{error, fmt};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -14,26 +14,47 @@ use swell::{Accept, AcceptError, Config, Established, ServerUpgrade};
 
 use crate::HyperWebSocket;
 
-/// Whether `request` asks for a WebSocket upgrade (`Upgrade: websocket`).
+/// Whether `request` asks for a WebSocket: `Upgrade: websocket` over HTTP/1.1, an extended
+/// CONNECT with `:protocol` websocket over HTTP/2 (RFC 8441).
 ///
-/// Cheap enough to route on; [`upgrade`] checks everything else RFC 6455 §4.2.1 requires.
+/// Cheap enough to route on; [`upgrade`] checks everything else RFC 6455 §4.2.1 (or RFC 8441
+/// §5) requires.
 pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
-    swell::handshake::is_upgrade_request(request)
+    if request.version() >= Version::HTTP_2 {
+        request.method() == Method::CONNECT
+            && protocol(request).is_some_and(|p| p.eq_ignore_ascii_case(swell::handshake::PROTOCOL))
+    } else {
+        swell::handshake::is_upgrade_request(request)
+    }
 }
 
-/// Accepts a WebSocket upgrade with no subprotocol, negotiating permessage-deflate as
-/// `config` allows.
+/// The request's `:protocol` (HTTP/2), which hyper carries as an extension.
+fn protocol<B>(request: &Request<B>) -> Option<&str> {
+    request
+        .extensions()
+        .get::<hyper::ext::Protocol>()
+        .map(hyper::ext::Protocol::as_str)
+}
+
+/// Accepts a WebSocket with no subprotocol, negotiating permessage-deflate as `config`
+/// allows: an HTTP/1.1 upgrade, or over HTTP/2 an extended CONNECT (RFC 8441), which
+/// browsers send on an HTTP/2 connection they hold when the server allows it.
 ///
-/// Returns the 101 response for the service to return, and a future that resolves to the
-/// connection once hyper has sent the response and handed over the stream. Spawn the future
-/// (or await it in a spawned task) after the response is returned: hyper hands the stream
-/// over only then. The connection must be served with upgrades enabled
-/// (`serve_connection(..).with_upgrades()`), or the future fails.
+/// Returns the response for the service to return (101, or 200 over HTTP/2), and a future
+/// that resolves to the connection once hyper has sent the response and handed over the
+/// stream (over HTTP/2, the request's stream: the WebSocket's frames travel in its DATA
+/// frames, and the other streams of the connection go on beside it). Spawn the future (or
+/// await it in a spawned task) after the response is returned: hyper hands the stream over
+/// only then. An HTTP/1 connection must be served with upgrades enabled
+/// (`serve_connection(..).with_upgrades()`), and an HTTP/2 one must offer extended CONNECT
+/// (`http2::Builder::enable_connect_protocol`), or no WebSocket arrives.
 ///
 /// # Errors
 ///
 /// A [`Rejection`] carrying the response to send instead: 400, 405, 426 (with
-/// `Sec-WebSocket-Version: 13`) or 505, as the request deserves.
+/// `Sec-WebSocket-Version: 13`) or 505, as the request deserves; over HTTP/2, 400 for
+/// anything but a websocket extended CONNECT, without HTTP/1.1's connection-specific
+/// fields.
 pub fn upgrade<B>(
     request: &mut Request<B>,
     config: Config,
@@ -57,13 +78,20 @@ pub fn upgrade_with<B, F>(
 where
     F: FnOnce(&Request<B>) -> Result<Accept, Response<String>>,
 {
-    let upgrade =
-        ServerUpgrade::new(request, config).map_err(|e| Rejection::of(AcceptError::Request(e)))?;
+    let version = request.version();
+    let upgrade = if version >= Version::HTTP_2 {
+        ServerUpgrade::extended_connect(request, protocol(request), config)
+    } else {
+        ServerUpgrade::new(request, config)
+    };
+    let upgrade = upgrade.map_err(|e| Rejection::of(AcceptError::Request(e), version))?;
     let accept = callback(request).map_err(|response| Rejection {
         error: AcceptError::Rejected(response.status()),
         response,
     })?;
-    let (response, established) = upgrade.accept(accept).map_err(Rejection::of)?;
+    let (response, established) = upgrade
+        .accept(accept)
+        .map_err(|e| Rejection::of(e, version))?;
     let upgrading = Upgrading {
         on_upgrade: hyper::upgrade::on(request),
         established: Some(established),
@@ -111,9 +139,13 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// A refusal by the upgrade itself, answered as swell answers it.
-    fn of(error: AcceptError) -> Self {
-        let response = error.response().unwrap_or_else(|| {
+    /// A refusal by the upgrade itself, answered as swell answers it over `version`.
+    fn of(error: AcceptError, version: Version) -> Self {
+        let response = match &error {
+            AcceptError::Request(e) => Some(e.response_for(version)),
+            other => other.response(),
+        };
+        let response = response.unwrap_or_else(|| {
             let mut response = Response::new(String::new());
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             response

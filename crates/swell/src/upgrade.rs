@@ -69,13 +69,31 @@ impl ServerUpgrade {
         Ok(Self { request, config })
     }
 
+    /// Validates `request`, received on an HTTP/2 (or HTTP/3) connection, as RFC 8441's
+    /// extended CONNECT for a WebSocket; `protocol` is its `:protocol`, which the HTTP
+    /// stack carries (hyper: the `hyper::ext::Protocol` extension). [`ServerUpgrade::accept`]
+    /// then answers 200 instead of 101, and the stream's DATA frames carry the WebSocket.
+    ///
+    /// # Errors
+    ///
+    /// As [`UpgradeRequest::validate_extended_connect`]; answer with
+    /// [`RequestError::response_for`] the request's version.
+    pub fn extended_connect<B>(
+        request: &Request<B>,
+        protocol: Option<&str>,
+        config: Config,
+    ) -> Result<Self, RequestError> {
+        let request = UpgradeRequest::validate_extended_connect(request, protocol)?;
+        Ok(Self { request, config })
+    }
+
     /// The subprotocols the client offered, in its order of preference.
     pub fn offered_protocols(&self) -> &[String] {
         self.request.protocols()
     }
 
-    /// Accepts the upgrade as `accept` says, and returns the 101 response with the connection
-    /// to open once it is sent.
+    /// Accepts the upgrade as `accept` says, and returns the response (101, or 200 for an
+    /// extended CONNECT) with the connection to open once it is sent.
     ///
     /// # Errors
     ///
@@ -123,30 +141,39 @@ impl ServerUpgrade {
 pub struct ClientUpgrade {
     pub(crate) handshake: ClientHandshake,
     pub(crate) config: Config,
+    /// Whether the request was an extended CONNECT (RFC 8441), answered with 2xx.
+    pub(crate) extended_connect: bool,
 }
 
 impl ClientUpgrade {
-    /// Checks the server's response (RFC 6455 §4.1) and its permessage-deflate parameters
-    /// against our offers (RFC 7692 §5).
+    /// Checks the server's response (RFC 6455 §4.1; RFC 8441 §5 for an extended CONNECT)
+    /// and its permessage-deflate parameters against our offers (RFC 7692 §5).
     ///
     /// # Errors
     ///
-    /// [`ConnectError::Refused`] for a status other than 101 (with an empty body: the HTTP
-    /// stack reads it), [`ConnectError::Response`] if the response breaks the handshake,
-    /// [`ConnectError::Deflate`] if it agrees to deflate parameters we did not offer.
+    /// [`ConnectError::Refused`] for a status other than 101 (2xx for an extended CONNECT;
+    /// with an empty body: the HTTP stack reads it), [`ConnectError::Response`] if the
+    /// response breaks the handshake, [`ConnectError::Deflate`] if it agrees to deflate
+    /// parameters we did not offer.
     pub fn finish<B>(self, response: &Response<B>) -> Result<Established, ConnectError> {
-        if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        let opened = if self.extended_connect {
+            response.status().is_success()
+        } else {
+            response.status() == http::StatusCode::SWITCHING_PROTOCOLS
+        };
+        if !opened {
             // The HTTP stack owns the body; status and headers say who refused.
             let mut refused = Response::new(bytes::Bytes::new());
             *refused.status_mut() = response.status();
             *refused.headers_mut() = response.headers().clone();
             return Err(ConnectError::Refused(Box::new(refused)));
         }
-        let negotiated = self
-            .handshake
-            .check_response(response)
-            .map_err(ConnectError::Response)?;
-        self.negotiated(negotiated)
+        let negotiated = if self.extended_connect {
+            self.handshake.check_extended_connect_response(response)
+        } else {
+            self.handshake.check_response(response)
+        };
+        self.negotiated(negotiated.map_err(ConnectError::Response)?)
     }
 
     /// Completes the handshake with what the checked response agreed to.

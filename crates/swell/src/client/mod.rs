@@ -234,14 +234,31 @@ impl ClientBuilder {
     /// swell-hyper's): the upgrade request to send, with our subprotocol and
     /// permessage-deflate offers, and the [`ClientUpgrade`] that checks the response.
     pub fn upgrade(self) -> (Request<()>, ClientUpgrade) {
+        self.split(false)
+    }
+
+    /// As [`ClientBuilder::upgrade`], for a WebSocket over an HTTP/2 connection (RFC 8441):
+    /// the extended CONNECT request to send on a new stream (set its `:protocol` to
+    /// `websocket` through the HTTP/2 stack), and the [`ClientUpgrade`] that checks the 2xx
+    /// answer.
+    pub fn extended_connect(self) -> (Request<()>, ClientUpgrade) {
+        self.split(true)
+    }
+
+    fn split(self, extended_connect: bool) -> (Request<()>, ClientUpgrade) {
         let mut handshake = self.handshake;
         for offer in &self.config.deflate {
             handshake = handshake.extension(offer.offer());
         }
-        let request = handshake.request();
+        let request = if extended_connect {
+            handshake.extended_connect_request()
+        } else {
+            handshake.request()
+        };
         let upgrade = ClientUpgrade {
             handshake,
             config: self.config,
+            extended_connect,
         };
         (request, upgrade)
     }
