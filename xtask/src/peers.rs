@@ -74,8 +74,8 @@ pub(crate) fn ensure() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-/// Installs the peers, then runs `cargo test` with `args` (`--workspace` unless `args`
-/// name packages).
+/// Installs the peers, then runs `cargo test --all-features` with `args` (`--workspace`
+/// unless `args` name packages).
 pub(crate) fn test(root: &Path, args: &[String]) -> Result<(), String> {
     let bin = ensure()?;
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -83,7 +83,8 @@ pub(crate) fn test(root: &Path, args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.arg("test");
+    // Every feature: the axum extractor's tests, the webpki roots.
+    command.args(["test", "--all-features"]);
     if !args.iter().any(|a| a == "-p" || a.starts_with("--package")) {
         command.arg("--workspace");
     }

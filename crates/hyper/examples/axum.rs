@@ -1,36 +1,70 @@
-//! WebSocket in an axum application: a chat-style route at `/ws` that speaks the `echo.v1`
-//! subprotocol when the client offers it, beside ordinary routes.
+//! A chat room in axum: every text message a client sends goes to every connected client.
+//! The WebSocket route takes `swell_hyper::axum::WebSocketUpgrade`, shaped like axum's own
+//! extractor, and serves both HTTP/1.1 upgrades and HTTP/2 WebSockets (RFC 8441), with
+//! permessage-deflate.
 //!
 //! ```text
-//! cargo run -p swell-hyper --example axum -- 127.0.0.1:3000
+//! cargo run -p swell-hyper --features axum --example axum -- 127.0.0.1:3000
+//! cargo run -p swell --example client -- ws://127.0.0.1:3000/chat hello
 //! ```
 //!
-//! Connections are served with upgrades enabled, so a handler that takes the whole request
-//! can hand it to `swell_hyper::upgrade_with` and return the response it gives; and with
-//! hyper's timer and a head timeout, so that a client that drips its request is dropped.
+//! Safe to expose as it is: at most 1,000 clients at once (more get 503), messages of at
+//! most 64 KiB (larger ones close the sender's connection with 1009), only text is relayed,
+//! and a client too slow to take the room's messages is dropped rather than buffered for;
+//! connections are served with hyper's timer and a head timeout, so that a client that
+//! drips its request is dropped, and swell's keepalive finds dead peers.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
-use axum::routing::get;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
 use hyper_util::service::TowerToHyperService;
-use swell::{Accept, Config};
+use swell::{DeflateConfig, Message};
 use swell_hyper::HyperWebSocket;
+use swell_hyper::axum::WebSocketUpgrade;
+use tokio::sync::{Semaphore, broadcast};
 
 #[path = "support/serve.rs"]
 mod serve;
+
+/// The most clients in the room at once.
+const MAX_CLIENTS: usize = 1000;
+/// The largest message a client may send.
+const MAX_MESSAGE: usize = 64 * 1024;
+/// How many of the room's messages may wait for a slow client before it is dropped.
+const BACKLOG: usize = 256;
+
+#[derive(Clone)]
+struct Room {
+    messages: broadcast::Sender<Message>,
+    seats: Arc<Semaphore>,
+}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".into());
+    let room = Room {
+        messages: broadcast::channel(BACKLOG).0,
+        seats: Arc::new(Semaphore::new(MAX_CLIENTS)),
+    };
     let app = Router::new()
-        .route("/", get(|| async { "try ws://.../ws\n" }))
-        .route("/ws", get(websocket));
+        .route(
+            "/",
+            get(|| async { "a chat room: connect to ws://.../chat\n" }),
+        )
+        // `any`: an HTTP/2 WebSocket arrives as CONNECT, an HTTP/1.1 one as GET.
+        .route("/chat", any(chat))
+        .with_state(room);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    eprintln!("axum listening on http://{}", listener.local_addr()?);
+    eprintln!(
+        "chat room listening on ws://{}/chat",
+        listener.local_addr()?
+    );
     // Not `axum::serve`: it gives hyper no timer, so hyper enforces no header read timeout
     // and a client that drips its request holds the connection forever.
     let server = serve::server();
@@ -46,36 +80,39 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-async fn websocket(mut request: Request) -> Response {
-    let config = Config::default().deflate(swell::DeflateConfig::default());
-    let upgraded = swell_hyper::upgrade_with(&mut request, config, |request| {
-        let offered = swell::offered_protocols(request);
-        Ok(match offered.iter().find(|p| *p == "echo.v1") {
-            Some(protocol) => Accept::new().protocol(protocol.clone()),
-            None => Accept::new(),
+async fn chat(State(room): State<Room>, ws: WebSocketUpgrade) -> Response {
+    let Ok(seat) = room.seats.clone().try_acquire_owned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the room is full\n").into_response();
+    };
+    ws.deflate(DeflateConfig::default())
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |ws| async move {
+            if let Err(e) = member(ws, &room).await {
+                eprintln!("a member left: {e}");
+            }
+            drop(seat);
         })
-    });
-    match upgraded {
-        Ok((response, upgrading)) => {
-            tokio::spawn(async move {
-                if let Ok(ws) = upgrading.await {
-                    let _ = echo(ws).await;
-                }
-            });
-            response.map(Body::new)
-        }
-        Err(rejection) => rejection.into_http_response().map(Body::new),
-    }
 }
 
-async fn echo(mut ws: HyperWebSocket) -> Result<(), swell::Error> {
-    while let Some(message) = ws.recv().await {
-        let message = message?;
-        // `feed` queues the reply; `recv` writes every queued reply before it waits for
-        // more, so a burst of messages is answered with one write.
-        if message.is_data() {
-            ws.feed(message).await?;
+/// Relays what `ws` says to the room and what the room says to `ws`, until either ends.
+async fn member(ws: HyperWebSocket, room: &Room) -> Result<(), swell::Error> {
+    let (mut read, mut write) = ws.split();
+    let mut heard = room.messages.subscribe();
+    let speaker = room.messages.clone();
+    let listening = tokio::spawn(async move {
+        // A member that falls `BACKLOG` messages behind is dropped (`Lagged` ends the loop).
+        while let Ok(message) = heard.recv().await {
+            if write.send(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = write.close(None).await;
+    });
+    while let Some(message) = read.recv().await {
+        if let Message::Text(text) = message? {
+            let _ = speaker.send(Message::Text(text));
         }
     }
+    listening.abort();
     Ok(())
 }

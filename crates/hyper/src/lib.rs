@@ -9,6 +9,9 @@
 
 #![forbid(unsafe_code)]
 
+/// The axum extractor (feature `axum`): [`axum::WebSocketUpgrade`], HTTP/1.1 and HTTP/2.
+#[cfg(feature = "axum")]
+pub mod axum;
 mod client;
 mod http2;
 mod server;

@@ -29,7 +29,7 @@ pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
 }
 
 /// The request's `:protocol` (HTTP/2), which hyper carries as an extension.
-fn protocol<B>(request: &Request<B>) -> Option<&str> {
+pub(crate) fn protocol<B>(request: &Request<B>) -> Option<&str> {
     request
         .extensions()
         .get::<hyper::ext::Protocol>()
@@ -140,7 +140,7 @@ pub struct Rejection {
 
 impl Rejection {
     /// A refusal by the upgrade itself, answered as swell answers it over `version`.
-    fn of(error: AcceptError, version: Version) -> Self {
+    pub(crate) fn of(error: AcceptError, version: Version) -> Self {
         let response = match &error {
             AcceptError::Request(e) => Some(e.response_for(version)),
             other => other.response(),

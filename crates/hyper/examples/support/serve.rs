@@ -18,15 +18,19 @@ use tokio::net::TcpStream;
 /// each later request on a kept-alive connection). A client that drips or idles is dropped.
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The auto server with hyper's timer and a header read timeout: without a timer, hyper
-/// enforces no header timeout at all.
+/// The auto server with hyper's timer and a header read timeout (without a timer, hyper
+/// enforces no header timeout at all), and extended CONNECT allowed on HTTP/2.
 pub(crate) fn server() -> auto::Builder<TokioExecutor> {
     let mut server = auto::Builder::new(TokioExecutor::new());
     server
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT);
-    server.http2().timer(TokioTimer::new());
+    // WebSockets over HTTP/2 (RFC 8441): browsers open them on the connection they hold.
+    server
+        .http2()
+        .timer(TokioTimer::new())
+        .enable_connect_protocol();
     server
 }
 
