@@ -4,7 +4,9 @@
 //! The proxies of swell's proxy tests (tinyproxy for HTTP `CONNECT`, microsocks for
 //! SOCKS5) are unpacked from the machine's Debian suite into `~/.cache/swell/peers` (no
 //! root, no service started, nothing outside the cache touched) and put first on the
-//! tests' `PATH`; `SWELL_REQUIRE_PEERS=1` makes a test whose program is missing fail
+//! tests' `PATH`. The browser test's Chromium and certutil have too many libraries to
+//! unpack beside the system's: they are installed with apt-get when missing (as root, or
+//! through `sudo -n`). `SWELL_REQUIRE_PEERS=1` makes a test whose program is missing fail
 //! instead of skipping.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,9 @@ use crate::run;
 const PACKAGES: &[&str] = &["tinyproxy-bin", "microsocks"];
 /// The programs, as the tests look them up on `PATH`.
 const PROGRAMS: &[&str] = &["tinyproxy", "microsocks"];
+
+/// Programs installed system-wide when missing, with the Debian package of each.
+const SYSTEM: &[(&str, &str)] = &[("chromium", "chromium"), ("certutil", "libnss3-tools")];
 
 /// Bumped when the recipe changes in a way the package list does not show.
 const RECIPE_VERSION: &str = "1";
@@ -74,10 +79,54 @@ pub(crate) fn ensure() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
+/// Installs with apt-get the packages of the [`SYSTEM`] programs missing from `PATH`.
+fn ensure_system() -> Result<(), String> {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+    };
+    let missing: Vec<&str> = SYSTEM
+        .iter()
+        .filter(|(program, _)| !on_path(program))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("test: installing {} with apt-get", missing.join(", "));
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt_get = |args: &[&str]| {
+        let mut command = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        command
+            .args(["-q", "-y"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    let mut install = vec!["install", "--no-install-recommends"];
+    install.extend_from_slice(&missing);
+    if run(&mut apt_get(&install)).is_ok() {
+        return Ok(());
+    }
+    // A machine whose package lists were never fetched.
+    run(&mut apt_get(&["update"]))?;
+    run(&mut apt_get(&install))
+}
+
 /// Installs the peers, then runs `cargo test --all-features` with `args` (`--workspace`
 /// unless `args` name packages).
 pub(crate) fn test(root: &Path, args: &[String]) -> Result<(), String> {
     let bin = ensure()?;
+    ensure_system()?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
         .map_err(|e| e.to_string())?;
