@@ -13,7 +13,8 @@
 //! Safe to expose as it is: a failed or slow TLS handshake (10 s at most) ends that
 //! connection only, never the listener; a client that sends its request head too slowly is
 //! dropped after 10 s; the WebSocket's limits and timeouts are swell's defaults. ALPN offers
-//! `http/1.1` only: WebSockets over HTTP/2 need RFC 8441, which this server does not offer.
+//! `h2`, then `http/1.1`: over HTTP/2 the server allows extended CONNECT (RFC 8441), so a
+//! browser opens its WebSockets on the connection that carries the page.
 
 use hyper::service::service_fn;
 use tokio::net::TcpListener;
@@ -32,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .first()
         .filter(|a| !a.starts_with("--"))
         .map_or("127.0.0.1:9444", String::as_str);
-    let acceptor = tls::acceptor(&args, &[b"http/1.1"])?;
+    let acceptor = tls::acceptor(&args, &[b"h2", b"http/1.1"])?;
     let listener = TcpListener::bind(addr).await?;
     eprintln!(
         "echo server (hyper) listening on wss://{}",
