@@ -42,10 +42,12 @@ fn start_example(name: &str) -> (Server, String) {
     let server = Server(child);
     let mut line = String::new();
     BufReader::new(stderr).read_line(&mut line).unwrap();
+    // `… listening on ws://ADDR` or `… on ws://ADDR/path`.
     let addr = line
         .trim()
         .rsplit("://")
         .next()
+        .and_then(|url| url.split('/').next())
         .expect("the example says where it listens")
         .to_owned();
     (server, addr)
