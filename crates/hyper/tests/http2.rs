@@ -75,6 +75,16 @@ async fn handle(mut request: Request<Incoming>) -> Result<Response<Full<Bytes>>,
     }
 }
 
+/// An extended CONNECT request for `url`, `:protocol` set, to send by hand.
+fn extended_connect(url: &str) -> Request<Empty<Bytes>> {
+    let (request, _) = ClientBuilder::new(url).unwrap().extended_connect();
+    let mut request = request.map(|()| Empty::<Bytes>::new());
+    request
+        .extensions_mut()
+        .insert(hyper::ext::Protocol::from_static("websocket"));
+    request
+}
+
 fn payload(len: usize, seed: usize) -> Bytes {
     (0..len).map(|i| ((i * 31 + seed) % 251) as u8).collect()
 }
@@ -153,13 +163,7 @@ async fn one_stream_failed_with_1002_while_the_others_go_on() {
     assert_eq!(good.recv().await.unwrap().unwrap(), Message::text("before"));
 
     // A raw stream, opened by hand, that sends an unmasked text frame.
-    let (request, _) = ClientBuilder::new(&format!("ws://{addr}/bad"))
-        .unwrap()
-        .extended_connect();
-    let mut request = request.map(|()| Empty::<Bytes>::new());
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
+    let request = extended_connect(&format!("ws://{addr}/bad"));
     let mut bad_sender = sender.clone();
     let mut response = bounded(bad_sender.send_request(request)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -220,13 +224,7 @@ async fn an_extended_connect_for_another_version_gets_426() {
     .unwrap();
     tokio::spawn(connection);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let (request, _) = ClientBuilder::new(&format!("ws://{addr}/"))
-        .unwrap()
-        .extended_connect();
-    let mut request = request.map(|()| Empty::<Bytes>::new());
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
+    let mut request = extended_connect(&format!("ws://{addr}/"));
     request
         .headers_mut()
         .insert("sec-websocket-version", "8".parse().unwrap());
