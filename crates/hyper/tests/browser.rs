@@ -2,8 +2,9 @@
 //! server (hyper-util's auto server, TLS with ALPN `h2`, extended CONNECT allowed), and the
 //! page's WebSocket arrives at the server as an extended CONNECT on that HTTP/2 connection
 //! (RFC 8441) and exchanges messages. The test CA goes into Chromium's own trust store (an
-//! NSS database under a HOME made for the test), not past an ignored certificate error:
-//! Chromium pools a WebSocket onto an HTTP/2 connection only when it trusts it.
+//! NSS database under a HOME made for the test), not past an ignored certificate error,
+//! which may keep Chromium from pooling the WebSocket onto the page's HTTP/2 connection
+//! (not tried here).
 //!
 //! Chromium and certutil come from Debian (`cargo xtask test` installs them); without them
 //! the test is skipped, unless `SWELL_REQUIRE_PEERS` is set.
