@@ -1,57 +1,196 @@
-//! The load generator: plain TCP connections that speak just enough WebSocket to send
-//! pre-masked frames and count the echoes, so that the load costs as little CPU as possible
-//! and the same for every server.
+//! The load generator: connections that speak just enough WebSocket to send pre-masked
+//! frames and count the echoes, so that the load costs as little CPU as possible and the same
+//! for every server. Over TCP the frames are the connection's bytes; over HTTP/2 they are the
+//! DATA of one extended CONNECT stream per TCP connection (RFC 8441), through the bare `h2`
+//! crate.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// What a server speaks, for the load generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A WebSocket after an HTTP/1.1 upgrade.
+    Http1,
+    /// A WebSocket on an HTTP/2 stream, after an extended CONNECT (h2c, prior knowledge).
+    Http2,
+    /// A raw TCP echo: no handshake and no framing.
+    Raw,
+}
+
+impl Kind {
+    /// The kind of the server named `name` in the table.
+    pub(crate) fn of(name: &str) -> Self {
+        match name {
+            "raw-tcp" => Self::Raw,
+            name if name.ends_with("-h2") => Self::Http2,
+            _ => Self::Http1,
+        }
+    }
+}
+
 /// One connection to a server, past its handshake.
-pub(crate) struct Conn {
-    stream: TcpStream,
-    /// Whether the server is a raw TCP echo (no WebSocket framing).
-    raw: bool,
+pub(crate) enum Conn {
+    Tcp {
+        stream: TcpStream,
+        /// Whether the server is a raw TCP echo (no WebSocket framing).
+        raw: bool,
+    },
+    Http2 {
+        send: h2::SendStream<Bytes>,
+        recv: h2::RecvStream,
+        /// Kept so that the connection lives as long as its stream, whatever h2 does when
+        /// the last handle to a connection goes.
+        _client: h2::client::SendRequest<Bytes>,
+    },
+}
+
+/// What one read brought: a slice of the caller's buffer, or a DATA frame's payload.
+enum Chunk<'a> {
+    Read(&'a [u8]),
+    Data(Bytes),
+}
+
+impl Deref for Chunk<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Chunk::Read(bytes) => bytes,
+            Chunk::Data(bytes) => bytes,
+        }
+    }
+}
+
+impl Conn {
+    fn is_raw(&self) -> bool {
+        matches!(self, Conn::Tcp { raw: true, .. })
+    }
+
+    async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
+        match self {
+            Conn::Tcp { stream, .. } => stream.write_all(&data).await,
+            // h2 queues what the stream's window does not yet admit; what is in flight is
+            // bounded by the load's messages in flight.
+            Conn::Http2 { send, .. } => send.send_data(data, false).map_err(std::io::Error::other),
+        }
+    }
+
+    /// The next bytes from the server; empty at the end of the stream.
+    async fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> std::io::Result<Chunk<'a>> {
+        match self {
+            Conn::Tcp { stream, .. } => {
+                let n = stream.read(buf).await?;
+                Ok(Chunk::Read(&buf[..n]))
+            }
+            Conn::Http2 { recv, .. } => match recv.data().await {
+                None => Ok(Chunk::Data(Bytes::new())),
+                Some(data) => {
+                    let data = data.map_err(std::io::Error::other)?;
+                    recv.flow_control()
+                        .release_capacity(data.len())
+                        .map_err(std::io::Error::other)?;
+                    Ok(Chunk::Data(data))
+                }
+            },
+        }
+    }
 }
 
 const REQUEST: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
     Sec-WebSocket-Version: 13\r\n\r\n";
 
+/// The flow-control windows the HTTP/2 load offers, per stream and per connection: hyper's
+/// server defaults (1 MiB), so that both directions are alike.
+const H2_WINDOW: u32 = 1 << 20;
+
 /// Opens a connection and performs the opening handshake (none for raw TCP).
-pub(crate) async fn connect(addr: &str, raw: bool) -> std::io::Result<Conn> {
+pub(crate) async fn connect(addr: &str, kind: Kind) -> std::io::Result<Conn> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    if !raw {
-        stream.write_all(REQUEST.as_bytes()).await?;
-        let mut head = Vec::new();
-        let mut byte = [0; 1];
-        // Byte by byte, so that nothing behind the head is consumed; only at set-up.
-        while !head.ends_with(b"\r\n\r\n") {
-            if stream.read(&mut byte).await? == 0 || head.len() > 4096 {
-                return Err(std::io::Error::other("handshake failed"));
-            }
-            head.push(byte[0]);
-        }
-        if !head.starts_with(b"HTTP/1.1 101") {
-            let head = String::from_utf8_lossy(&head);
-            return Err(std::io::Error::other(format!("no upgrade: {head}")));
-        }
+    match kind {
+        Kind::Raw => return Ok(Conn::Tcp { stream, raw: true }),
+        Kind::Http2 => return connect_h2(stream, addr).await,
+        Kind::Http1 => {}
     }
-    Ok(Conn { stream, raw })
+    stream.write_all(REQUEST.as_bytes()).await?;
+    let mut head = Vec::new();
+    let mut byte = [0; 1];
+    // Byte by byte, so that nothing behind the head is consumed; only at set-up.
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 || head.len() > 4096 {
+            return Err(std::io::Error::other("handshake failed"));
+        }
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        let head = String::from_utf8_lossy(&head);
+        return Err(std::io::Error::other(format!("no upgrade: {head}")));
+    }
+    Ok(Conn::Tcp { stream, raw: false })
+}
+
+/// The HTTP/2 preface, the server's SETTINGS allowing extended CONNECT, and one
+/// `CONNECT :protocol websocket` stream answered 200.
+async fn connect_h2(stream: TcpStream, addr: &str) -> std::io::Result<Conn> {
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(H2_WINDOW)
+        .initial_connection_window_size(H2_WINDOW)
+        .handshake::<_, Bytes>(stream)
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut client = client.ready().await.map_err(std::io::Error::other)?;
+    // The SETTINGS are read by the connection's task; they come within the first round trip.
+    let started = Instant::now();
+    while !client.is_extended_connect_protocol_enabled() {
+        if started.elapsed() > Duration::from_secs(1) {
+            return Err(std::io::Error::other(
+                "the server does not allow extended CONNECT",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut request = http::Request::connect(format!("http://{addr}/"))
+        .header("sec-websocket-version", "13")
+        .body(())
+        .map_err(std::io::Error::other)?;
+    request
+        .extensions_mut()
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    let (response, send) = client
+        .send_request(request, false)
+        .map_err(std::io::Error::other)?;
+    let response = response.await.map_err(std::io::Error::other)?;
+    if response.status() != http::StatusCode::OK {
+        let status = response.status();
+        return Err(std::io::Error::other(format!("no WebSocket: {status}")));
+    }
+    Ok(Conn::Http2 {
+        send,
+        recv: response.into_body(),
+        _client: client,
+    })
 }
 
 /// Opens `n` connections, a few at a time.
-pub(crate) async fn connect_many(addr: &str, raw: bool, n: usize) -> std::io::Result<Vec<Conn>> {
+pub(crate) async fn connect_many(addr: &str, kind: Kind, n: usize) -> std::io::Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
     while conns.len() < n {
         let batch = (n - conns.len()).min(256);
         let mut tasks = Vec::with_capacity(batch);
         for _ in 0..batch {
             let addr = addr.to_owned();
-            tasks.push(tokio::spawn(async move { connect(&addr, raw).await }));
+            tasks.push(tokio::spawn(async move { connect(&addr, kind).await }));
         }
         for task in tasks {
             conns.push(task.await.expect("connect task")?);
@@ -149,33 +288,36 @@ async fn drive(
     count: Arc<AtomicU64>,
 ) -> std::io::Result<Conn> {
     let frame = client_frame(load.size, load.text);
-    let batch = frame.repeat(load.in_flight);
+    let frame_len = frame.len();
+    let batch = Bytes::from(frame.repeat(load.in_flight));
     // The raw echo returns exactly what it got: count client frames' worth of bytes.
     let mut raw_bytes = 0usize;
     let mut frames = Frames::default();
     let mut buf = vec![0; (load.size + 64).clamp(16 * 1024, 256 * 1024)];
-    conn.stream.write_all(&batch).await?;
+    let raw = conn.is_raw();
+    conn.write(batch.clone()).await?;
     let mut outstanding = load.in_flight;
     while outstanding > 0 {
-        let n = conn.stream.read(&mut buf).await?;
-        if n == 0 {
+        let chunk = conn.read(&mut buf).await?;
+        if chunk.is_empty() {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        let done = if conn.raw {
-            raw_bytes += n;
-            let done = raw_bytes / frame.len();
-            raw_bytes %= frame.len();
+        let done = if raw {
+            raw_bytes += chunk.len();
+            let done = raw_bytes / frame_len;
+            raw_bytes %= frame_len;
             done
         } else {
-            frames.feed(&buf[..n])
+            frames.feed(&chunk)
         };
+        drop(chunk);
         if done == 0 {
             continue;
         }
         count.fetch_add(done as u64, Ordering::Relaxed);
         outstanding -= done;
         if !stop.load(Ordering::Relaxed) {
-            conn.stream.write_all(&batch[..done * frame.len()]).await?;
+            conn.write(batch.slice(..done * frame_len)).await?;
             outstanding += done;
         }
     }

@@ -20,7 +20,8 @@
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
 //! `--servers a,b,..`, `--idle N` (connections for the memory part, default 10000; 0 skips
 //! it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`;
-//! for profiling one case), `--markdown FILE` (also write the tables as Markdown).
+//! for profiling one case), `--sizes BYTES,..` (just these payload sizes, e.g. `16,1024`),
+//! `--markdown FILE` (also write the tables as Markdown).
 
 mod load;
 mod servers;
@@ -131,6 +132,7 @@ struct Options {
     idle: usize,
     quick: bool,
     only: Option<(usize, usize, usize)>,
+    sizes: Option<Vec<usize>>,
     markdown: Option<String>,
 }
 
@@ -142,6 +144,7 @@ fn options(args: &[String]) -> Result<Options, String> {
         idle: 10_000,
         quick: false,
         only: None,
+        sizes: None,
         markdown: None,
     };
     let mut args = args.iter();
@@ -165,6 +168,14 @@ fn options(args: &[String]) -> Result<Options, String> {
                     return Err(format!("--only {wanted}: want IN_FLIGHT/BYTES/CONNS"));
                 };
                 options.only = Some((in_flight, size, conns));
+            }
+            "--sizes" => {
+                let wanted = value()?;
+                let sizes = wanted
+                    .split(',')
+                    .map(|p| p.parse().map_err(|e| format!("--sizes {wanted}: {e}")))
+                    .collect::<Result<_, _>>()?;
+                options.sizes = Some(sizes);
             }
             "--servers" => {
                 let wanted = value()?;
@@ -200,12 +211,13 @@ struct Cell {
     load: Load,
 }
 
-fn cells(quick: bool, only: Option<(usize, usize, usize)>) -> Vec<Cell> {
+fn cells(options: &Options) -> Vec<Cell> {
+    let (quick, only) = (options.quick, options.only);
     let mut cells = Vec::new();
-    let sizes: &[usize] = if quick {
-        &[16, 16 * 1024]
-    } else {
-        &[16, 1024, 16 * 1024, 1 << 20]
+    let sizes: &[usize] = match &options.sizes {
+        Some(sizes) => sizes,
+        None if quick => &[16, 16 * 1024],
+        None => &[16, 1024, 16 * 1024, 1 << 20],
     };
     for &in_flight in &[1, 16] {
         for &size in sizes {
@@ -348,14 +360,14 @@ struct Pool {
 }
 
 async fn throughput(options: &Options, report: &mut String) -> std::io::Result<()> {
-    let cells = cells(options.quick, options.only);
+    let cells = cells(options);
     let mut pools = Vec::new();
     for &name in &options.servers {
         let server = start(name)?;
-        let raw = name == "raw-tcp";
+        let kind = load::Kind::of(name);
         let mut conns = Vec::new();
         for n in [1, 16, 256] {
-            conns.push((n, load::connect_many(&server.addr, raw, n).await?));
+            conns.push((n, load::connect_many(&server.addr, kind, n).await?));
         }
         pools.push(Pool { server, conns });
     }
@@ -549,14 +561,14 @@ async fn memory(options: &Options, report: &mut String) -> std::io::Result<()> {
     for &name in &options.servers {
         let server = start(name)?;
         let pid = server.child.id();
-        let raw = name == "raw-tcp";
+        let kind = load::Kind::of(name);
         // One connection first, so that lazily allocated server state is not counted.
-        let warm = load::connect_many(&server.addr, raw, 1).await?;
+        let warm = load::connect_many(&server.addr, kind, 1).await?;
         let warm = load::echo_once(warm, 16 * 1024, 1).await?;
         drop(warm);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = rss_bytes(pid);
-        let conns = load::connect_many(&server.addr, raw, n).await?;
+        let conns = load::connect_many(&server.addr, kind, n).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let idle = rss_bytes(pid);
         let conns = load::echo_once(conns, 16 * 1024, 16).await?;

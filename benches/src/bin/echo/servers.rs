@@ -10,7 +10,7 @@ use http_body_util::{Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -19,6 +19,7 @@ pub(crate) const SERVERS: &[&str] = &[
     "swell",
     "swell-send",
     "swell-hyper",
+    "swell-hyper-h2",
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -34,6 +35,7 @@ pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<
             "swell" => drop(tokio::spawn(swell(stream, Loop::Feed))),
             "swell-send" => drop(tokio::spawn(swell(stream, Loop::Send))),
             "swell-hyper" => drop(tokio::spawn(hyper_connection(stream, false))),
+            "swell-hyper-h2" => drop(tokio::spawn(hyper_h2_connection(stream))),
             "fastwebsockets" => drop(tokio::spawn(hyper_connection(stream, true))),
             "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
             "tokio-websockets" => drop(tokio::spawn(tokio_websockets(stream))),
@@ -92,6 +94,17 @@ async fn hyper_connection(stream: TcpStream, fast: bool) {
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
+        .await;
+}
+
+/// A hyper HTTP/2 connection (h2c, prior knowledge) that allows extended CONNECT: each
+/// WebSocket is a stream of it, upgraded by the same swell-hyper call as over HTTP/1.1.
+async fn hyper_h2_connection(stream: TcpStream) {
+    let service =
+        service_fn(|request| async move { Ok::<_, Infallible>(swell_hyper_upgrade(request)) });
+    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .enable_connect_protocol()
+        .serve_connection(TokioIo::new(stream), service)
         .await;
 }
 
