@@ -1,5 +1,5 @@
-//! permessage-deflate: compressing and inflating messages with context takeover (the
-//! default) and without.
+//! permessage-deflate: compressing and inflating JSON messages under each preset of
+//! `swell_benches::deflate_presets` (the server compressing, the client inflating).
 //!
 //! ```text
 //! cargo bench -p swell-benches --bench deflate
@@ -25,38 +25,11 @@ fn pair(config: &DeflateConfig) -> (Deflate, Deflate) {
     (server, client)
 }
 
-/// JSON-like text, compressible as real messages are.
-fn message(size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + 64);
-    let mut i = 0u64;
-    while out.len() < size {
-        let line = format!(
-            r#"{{"id":{i},"user":"user{}","price":{}.{:02}}},"#,
-            i % 97,
-            i * 7 % 1000,
-            i % 100
-        );
-        out.extend_from_slice(line.as_bytes());
-        i += 1;
-    }
-    out.truncate(size);
-    out
-}
-
 fn deflate(c: &mut Criterion) {
     let mut group = c.benchmark_group("deflate");
-    let configs = [
-        ("takeover", DeflateConfig::default()),
-        ("no_takeover", {
-            let mut config = DeflateConfig::default();
-            config.server_no_context_takeover = true;
-            config.client_no_context_takeover = true;
-            config
-        }),
-    ];
-    for (mode, config) in configs {
+    for (mode, config) in swell_benches::deflate_presets() {
         for size in [1024, 16 * 1024, 1 << 20] {
-            let payload = message(size);
+            let payload = swell_benches::chat_lines(size);
             group.throughput(Throughput::Bytes(size as u64));
             let (mut server, _) = pair(&config);
             let mut out = BytesMut::new();

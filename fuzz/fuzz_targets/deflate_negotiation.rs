@@ -29,7 +29,8 @@ fuzz_target!(|input: Input| {
         .server_no_context_takeover(input.ours.server_no_context_takeover)
         .client_no_context_takeover(input.ours.client_no_context_takeover)
         .server_max_window_bits(input.ours.server_max_window_bits)
-        .client_max_window_bits(input.ours.client_max_window_bits);
+        .client_max_window_bits(input.ours.client_max_window_bits)
+        .shared_compressor(input.ours.shared_compressor);
     // As a server's offers.
     if let Some((response, _session)) = swell_deflate::accept(&extensions, &config) {
         let answer = Params::parse(&response).expect("our answer is valid");

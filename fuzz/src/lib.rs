@@ -49,6 +49,10 @@ pub struct DeflateChoice {
     /// 8..=15 once clamped.
     pub server_max_window_bits: u8,
     pub client_max_window_bits: u8,
+    /// A server's compressor lent by the thread's pool for each message.
+    pub shared_compressor: bool,
+    /// 1..=9 once clamped.
+    pub mem_level: u8,
 }
 
 impl DeflateChoice {
@@ -58,6 +62,8 @@ impl DeflateChoice {
             .client_no_context_takeover(self.client_no_context_takeover)
             .server_max_window_bits(8 + self.server_max_window_bits % 8)
             .client_max_window_bits(8 + self.client_max_window_bits % 8)
+            .shared_compressor(self.shared_compressor)
+            .mem_level(1 + self.mem_level % 9)
             .min_size(0)
     }
 

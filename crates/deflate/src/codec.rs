@@ -2,8 +2,10 @@
 //! limit.
 
 use bytes::BytesMut;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use swell_frame::{DecodeError, MessageExtension};
+use zlib_rs::{Deflate as Compressor, DeflateFlush, Inflate, InflateFlush, Status};
+
+use crate::pool::{self, CompressorKind};
 
 /// The empty stored block a sync flush ends with; removed after compressing a message and
 /// appended before inflating one (RFC 7692 §7.2.1, §7.2.2).
@@ -16,36 +18,53 @@ const MAX_STEP: usize = 1 << 20;
 /// A negotiated permessage-deflate session for one end of a connection: its compressor and
 /// its decompressor, with the context-takeover rules agreed on. Install it with
 /// [`swell_frame::Connection::set_extension`].
+///
+/// Nothing is allocated before it is needed: the compressor is made for the first message
+/// compressed, the decompressor for the first compressed message received. Without context
+/// takeover in a direction, that direction's stream is not the session's at all: one is lent
+/// by the thread's pool for each message and given back reset, so a session between
+/// messages holds no zlib state. [`holds_compressor`](Self::holds_compressor) and
+/// [`holds_decompressor`](Self::holds_decompressor) tell which it holds now.
 pub struct Deflate {
-    /// `None` when the window agreed for our side is 8 bits, which zlib cannot produce: every
-    /// message then goes out uncompressed, which RFC 7692 always allows.
-    compressor: Option<Compress>,
-    /// Reset the compressor after each message (our no_context_takeover).
+    /// How our compressor is made. `None` when the window agreed for our side is 8 bits,
+    /// which zlib cannot produce: every message then goes out uncompressed, which RFC 7692
+    /// always allows.
+    compressor_kind: Option<CompressorKind>,
+    /// Our own compressor, with context takeover, from the first message compressed. Boxed,
+    /// as is the decompressor: a session that holds neither stays small.
+    compressor: Option<Box<Compressor>>,
+    /// No context takeover for our compressor: a pooled one per message.
     compressor_reset: bool,
-    /// Always a 15-bit window: a larger window decodes data made with any smaller one.
-    decompressor: Decompress,
-    /// Reset the decompressor after each message (the peer's no_context_takeover).
+    /// Our decompressor: with context takeover from the first compressed message on; without,
+    /// a pooled one from a message's first frame to its last.
+    decompressor: Option<Box<Inflate>>,
+    /// No context takeover for the peer's compressor: ours starts anew with each message.
     decompressor_reset: bool,
     /// Messages shorter than this go out uncompressed.
     min_size: usize,
 }
 
 impl Deflate {
-    /// A session that compresses with a window of 2^`window_bits` bytes at `level`.
+    /// A session that compresses with a window of 2^`window_bits` bytes at `level`, with
+    /// zlib's `mem_level` (1-9).
     pub(crate) fn new(
         level: u32,
         window_bits: u8,
+        mem_level: u8,
         our_no_context_takeover: bool,
         peer_no_context_takeover: bool,
         min_size: usize,
     ) -> Self {
-        let compressor = (window_bits >= 9).then(|| {
-            Compress::new_with_window_bits(Compression::new(level.min(9)), false, window_bits)
+        let compressor_kind = (window_bits >= 9).then(|| CompressorKind {
+            level: level.min(9) as u8,
+            window_bits: window_bits.min(15),
+            mem_level: mem_level.clamp(1, 9),
         });
         Self {
-            compressor,
+            compressor_kind,
+            compressor: None,
             compressor_reset: our_no_context_takeover,
-            decompressor: Decompress::new(false),
+            decompressor: None,
             decompressor_reset: peer_no_context_takeover,
             min_size,
         }
@@ -53,55 +72,65 @@ impl Deflate {
 
     /// Whether outgoing messages are compressed at all (not with an 8-bit window).
     pub fn compresses(&self) -> bool {
+        self.compressor_kind.is_some()
+    }
+
+    /// Whether the session holds a compressor of its own now: from the first message it
+    /// compresses, with context takeover; never, without (each message borrows one).
+    pub fn holds_compressor(&self) -> bool {
         self.compressor.is_some()
     }
 
-    /// Inflates `input` into `out`, failing once `out` would pass `max_len`.
-    fn inflate(
-        &mut self,
-        mut input: &[u8],
-        out: &mut BytesMut,
-        max_len: usize,
-    ) -> Result<(), DecodeError> {
-        loop {
-            let len = out.len();
-            if len > max_len {
-                return Err(DecodeError::TooLarge);
+    /// Whether the session holds a decompressor now: from the first compressed message
+    /// received, with context takeover; without, only between the first and the last frame
+    /// of a compressed message.
+    pub fn holds_decompressor(&self) -> bool {
+        self.decompressor.is_some()
+    }
+}
+
+/// Inflates `input` into `out`, failing once `out` would pass `max_len`.
+fn inflate(
+    decompressor: &mut Inflate,
+    mut input: &[u8],
+    out: &mut BytesMut,
+    max_len: usize,
+) -> Result<(), DecodeError> {
+    loop {
+        let len = out.len();
+        if len > max_len {
+            return Err(DecodeError::TooLarge);
+        }
+        // One byte of room past the limit tells "exactly full" from "too large" (and a limit
+        // of `usize::MAX`, no limit, must not overflow).
+        let room = len
+            .clamp(4096, MAX_STEP)
+            .min((max_len - len).saturating_add(1));
+        out.resize(len + room, 0);
+        let (in_before, out_before) = (decompressor.total_in(), decompressor.total_out());
+        let status = decompressor.decompress(input, &mut out[len..], InflateFlush::SyncFlush);
+        let consumed = (decompressor.total_in() - in_before) as usize;
+        let produced = (decompressor.total_out() - out_before) as usize;
+        out.truncate(len + produced);
+        input = &input[consumed..];
+        match status {
+            Err(_) => return Err(DecodeError::Invalid),
+            Ok(Status::StreamEnd) => {
+                // A block with BFINAL set ends the DEFLATE stream (RFC 7692 §7.2.3.4);
+                // whatever follows starts a new one.
+                decompressor.reset(false);
             }
-            // One byte of room past the limit tells "exactly full" from "too large" (and a
-            // limit of `usize::MAX`, no limit, must not overflow).
-            let room = len
-                .clamp(4096, MAX_STEP)
-                .min((max_len - len).saturating_add(1));
-            out.resize(len + room, 0);
-            let (in_before, out_before) =
-                (self.decompressor.total_in(), self.decompressor.total_out());
-            let status =
-                self.decompressor
-                    .decompress(input, &mut out[len..], FlushDecompress::Sync);
-            let consumed = (self.decompressor.total_in() - in_before) as usize;
-            let produced = (self.decompressor.total_out() - out_before) as usize;
-            out.truncate(len + produced);
-            input = &input[consumed..];
-            match status {
-                Err(_) => return Err(DecodeError::Invalid),
-                Ok(Status::StreamEnd) => {
-                    // A block with BFINAL set ends the DEFLATE stream (RFC 7692 §7.2.3.4);
-                    // whatever follows starts a new one.
-                    self.decompressor.reset(false);
-                }
-                Ok(_) => {}
-            }
-            if out.len() > max_len {
-                return Err(DecodeError::TooLarge);
-            }
-            if input.is_empty() && produced < room {
-                return Ok(());
-            }
-            if consumed == 0 && produced == 0 && !matches!(status, Ok(Status::StreamEnd)) {
-                // No progress with input left and room to write: the data is broken.
-                return Err(DecodeError::Invalid);
-            }
+            Ok(_) => {}
+        }
+        if out.len() > max_len {
+            return Err(DecodeError::TooLarge);
+        }
+        if input.is_empty() && produced < room {
+            return Ok(());
+        }
+        if consumed == 0 && produced == 0 && !matches!(status, Ok(Status::StreamEnd)) {
+            // No progress with input left and room to write: the data is broken.
+            return Err(DecodeError::Invalid);
         }
     }
 }
@@ -109,7 +138,7 @@ impl Deflate {
 /// Compresses `payload` into `out` with a sync flush, giving up as soon as `out` is longer
 /// than `give_up_past`. `Err` leaves the compressor's state undefined: reset it.
 fn compress(
-    compressor: &mut Compress,
+    compressor: &mut Compressor,
     payload: &[u8],
     out: &mut BytesMut,
     give_up_past: usize,
@@ -121,7 +150,7 @@ fn compress(
         let room = (input.len() / 2 + 64).min(give_up_past + 1 - len);
         out.resize(len + room, 0);
         let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
-        let status = compressor.compress(input, &mut out[len..], FlushCompress::Sync);
+        let status = compressor.compress(input, &mut out[len..], DeflateFlush::SyncFlush);
         let consumed = (compressor.total_in() - in_before) as usize;
         let produced = (compressor.total_out() - out_before) as usize;
         out.truncate(len + produced);
@@ -136,36 +165,50 @@ fn compress(
     }
 }
 
+/// Compresses one message into `out`, tail removed; `false` (and `out` empty) if the result
+/// is not smaller than `payload`, which then goes out as it is.
+fn compress_message(compressor: &mut Compressor, payload: &[u8], out: &mut BytesMut) -> bool {
+    // Worth sending compressed only if smaller than the payload (RFC 7692 §6 lets any
+    // message go uncompressed): with the tail that is removed below, at most
+    // `payload.len() - 1 + 4` bytes, and compressing stops as soon as it makes more.
+    let compressed = compress(compressor, payload, out, payload.len() + TAIL.len() - 1);
+    if compressed.is_ok() && out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+    if compressed.is_err() || out.len() >= payload.len() {
+        // The compressor's window now holds this message, but the peer's decompressor never
+        // sees it: a message sent uncompressed bypasses it. With context takeover, the next
+        // message could then refer back to bytes the peer does not have. So the compressor
+        // forgets everything: after a reset its output refers only to what it compresses
+        // from then on, which the peer inflates whatever its window holds. (Without context
+        // takeover it is reset after every message anyway.)
+        compressor.reset();
+        out.clear();
+        return false;
+    }
+    true
+}
+
 impl MessageExtension for Deflate {
     fn encode(&mut self, payload: &[u8], out: &mut BytesMut) -> bool {
         if payload.len() < self.min_size || payload.is_empty() {
             return false;
         }
-        let Some(compressor) = self.compressor.as_mut() else {
+        let Some(kind) = self.compressor_kind else {
             return false;
         };
-        // Worth sending compressed only if smaller than the payload (RFC 7692 §6 lets any
-        // message go uncompressed): with the tail that is removed below, at most
-        // `payload.len() - 1 + 4` bytes, and compressing stops as soon as it makes more.
-        let compressed = compress(compressor, payload, out, payload.len() + TAIL.len() - 1);
-        if compressed.is_ok() && out.ends_with(&TAIL) {
-            out.truncate(out.len() - TAIL.len());
-        }
-        if compressed.is_err() || out.len() >= payload.len() {
-            // The compressor's window now holds this message, but the peer's decompressor
-            // never sees it: a message sent uncompressed bypasses it. With context takeover,
-            // the next message could then refer back to bytes the peer does not have. So the
-            // compressor forgets everything: after a reset its output refers only to what it
-            // compresses from then on, which the peer inflates whatever its window holds.
-            // (Without context takeover it is reset after every message anyway.)
-            compressor.reset();
-            out.clear();
-            return false;
-        }
         if self.compressor_reset {
-            compressor.reset();
+            // Lent for this message; given back reset, so the next borrower, of this
+            // connection or another, starts from nothing.
+            let mut compressor = pool::take_compressor(kind);
+            let compressed = compress_message(&mut compressor, payload, out);
+            pool::give_compressor(kind, compressor);
+            return compressed;
         }
-        true
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| Box::new(kind.build()));
+        compress_message(compressor, payload, out)
     }
 
     /// DEFLATE's worst case is stored blocks, 5 bytes per 64 KiB; zlib's own bound adds a
@@ -182,18 +225,25 @@ impl MessageExtension for Deflate {
         out: &mut BytesMut,
         max_len: usize,
     ) -> Result<(), DecodeError> {
-        let result = self.inflate(payload, out, max_len).and_then(|()| {
-            if fin {
-                self.inflate(&TAIL, out, max_len)?;
-                if self.decompressor_reset {
-                    self.decompressor.reset(false);
-                }
+        let decompressor = self.decompressor.get_or_insert_with(|| {
+            if self.decompressor_reset {
+                pool::take_decompressor()
+            } else {
+                Box::new(pool::new_decompressor())
             }
-            Ok(())
         });
-        if result.is_err() {
+        let mut result = inflate(decompressor, payload, out, max_len);
+        if result.is_ok() && fin {
+            result = inflate(decompressor, &TAIL, out, max_len);
+        }
+        let message_ended = fin || result.is_err();
+        if self.decompressor_reset && message_ended {
+            if let Some(decompressor) = self.decompressor.take() {
+                pool::give_decompressor(decompressor);
+            }
+        } else if result.is_err() {
             // The connection fails; leave no half-inflated state behind.
-            self.decompressor.reset(false);
+            decompressor.reset(false);
         }
         result
     }
@@ -202,8 +252,10 @@ impl MessageExtension for Deflate {
 impl std::fmt::Debug for Deflate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deflate")
-            .field("compresses", &self.compressor.is_some())
+            .field("compressor", &self.compressor_kind)
+            .field("holds_compressor", &self.compressor.is_some())
             .field("compressor_reset", &self.compressor_reset)
+            .field("holds_decompressor", &self.decompressor.is_some())
             .field("decompressor_reset", &self.decompressor_reset)
             .field("min_size", &self.min_size)
             .finish()
@@ -215,7 +267,7 @@ mod tests {
     use super::*;
 
     fn session(no_context_takeover: bool) -> Deflate {
-        Deflate::new(6, 15, no_context_takeover, no_context_takeover, 0)
+        Deflate::new(6, 15, 8, no_context_takeover, no_context_takeover, 0)
     }
 
     fn decode(d: &mut Deflate, payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
@@ -228,11 +280,15 @@ mod tests {
     /// `encode` would send the RFC's short examples uncompressed.
     fn compressed(d: &mut Deflate, payload: &[u8]) -> Vec<u8> {
         let mut out = BytesMut::new();
-        let compressor = d.compressor.as_mut().unwrap();
-        compress(compressor, payload, &mut out, usize::MAX - 1).unwrap();
+        let kind = d.compressor_kind.unwrap();
+        let mut compressor = d
+            .compressor
+            .take()
+            .unwrap_or_else(|| Box::new(kind.build()));
+        compress(&mut compressor, payload, &mut out, usize::MAX - 1).unwrap();
         assert!(out.ends_with(&TAIL));
-        if d.compressor_reset {
-            compressor.reset();
+        if !d.compressor_reset {
+            d.compressor = Some(compressor);
         }
         out[..out.len() - TAIL.len()].to_vec()
     }
@@ -380,12 +436,12 @@ mod tests {
 
     #[test]
     fn window_8_and_small_messages_go_out_uncompressed() {
-        let mut d = Deflate::new(6, 8, false, false, 0);
+        let mut d = Deflate::new(6, 8, 8, false, false, 0);
         assert!(!d.compresses());
         let mut out = BytesMut::new();
         assert!(!d.encode(b"Hello Hello Hello", &mut out));
         assert!(out.is_empty());
-        let mut d = Deflate::new(6, 15, false, false, 10);
+        let mut d = Deflate::new(6, 15, 8, false, false, 10);
         assert!(!d.encode(b"short", &mut out));
         assert!(d.encode(b"long enough to compress, compress, compress", &mut out));
     }
@@ -404,5 +460,91 @@ mod tests {
                 .unwrap();
             assert_eq!(out, text.as_bytes(), "cut {cut}");
         }
+    }
+
+    /// A chat line: compressible, and much more so when the window holds the one before.
+    fn line() -> Vec<u8> {
+        br#"{"type":"message","room":"lobby","user":"ada","text":"see you at the standup"}"#
+            .repeat(3)
+    }
+
+    #[test]
+    fn nothing_is_allocated_before_it_is_needed() {
+        let mut d = Deflate::new(6, 15, 8, false, false, 32);
+        assert!(!d.holds_compressor() && !d.holds_decompressor());
+        // Messages below the size worth compressing need no compressor.
+        assert!(!d.encode(b"short", &mut BytesMut::new()));
+        assert!(!d.holds_compressor());
+        let mut out = BytesMut::new();
+        assert!(d.encode(&line(), &mut out));
+        assert!(d.holds_compressor() && !d.holds_decompressor());
+        assert_eq!(decode(&mut d, &out).unwrap(), line());
+        assert!(d.holds_decompressor());
+    }
+
+    #[test]
+    fn without_context_takeover_a_session_holds_no_stream_between_messages() {
+        let (mut d, mut peer) = (session(true), session(true));
+        let mut out = BytesMut::new();
+        assert!(d.encode(&line(), &mut out));
+        assert!(!d.holds_compressor());
+        // A decompressor is held from a message's first frame to its last.
+        let mut message = BytesMut::new();
+        let half = out.len() / 2;
+        peer.decode(&out[..half], false, &mut message, 1 << 20)
+            .unwrap();
+        assert!(peer.holds_decompressor());
+        peer.decode(&out[half..], true, &mut message, 1 << 20)
+            .unwrap();
+        assert_eq!(message, line());
+        assert!(!peer.holds_decompressor());
+        // And one that fails gives it back too.
+        let broken = peer.decode(&[0xff; 8], true, &mut BytesMut::new(), 1 << 20);
+        assert_eq!(broken, Err(DecodeError::Invalid));
+        assert!(!peer.holds_decompressor());
+    }
+
+    #[test]
+    fn a_pooled_stream_carries_nothing_from_one_connection_to_the_next() {
+        // A thread of its own: its pool starts empty, whatever ran before on the test's.
+        std::thread::spawn(pooled_streams_carry_nothing)
+            .join()
+            .unwrap();
+    }
+
+    fn pooled_streams_carry_nothing() {
+        // Two connections on one thread, both without context takeover, interleaving
+        // messages through the thread's pool.
+        let (mut a, mut b) = (session(true), session(true));
+        let fresh = compressed(&mut session(true), &line());
+        let mut first = BytesMut::new();
+        assert!(a.encode(&line(), &mut first));
+        let mut second = BytesMut::new();
+        assert!(b.encode(&line(), &mut second));
+        // Had the pool lent `b` the compressor `a` had just used, without a reset, `second`
+        // would be a short reference back to `a`'s message.
+        assert_eq!(first, fresh);
+        assert_eq!(second, fresh);
+        assert_eq!(pool::pooled().0, 1, "one compressor, lent twice");
+
+        // The same for decompressors: `a` inflates a message, then `b` gets one that refers
+        // back to it, which only a decompressor that kept `a`'s message could inflate.
+        let mut keeping = session(false);
+        let opening = compressed(&mut keeping, &line());
+        let reference = compressed(&mut keeping, &line());
+        assert!(reference.len() < opening.len() / 4, "{}", reference.len());
+        assert_eq!(decode(&mut a, &opening).unwrap(), line());
+        assert_eq!(pool::pooled().1, 1);
+        let mut out = BytesMut::new();
+        assert_eq!(
+            b.decode(&reference, true, &mut out, 1 << 20),
+            Err(DecodeError::Invalid)
+        );
+        // And a message split over frames, with another connection's message between them.
+        let mut split = BytesMut::new();
+        a.decode(&opening[..5], false, &mut split, 1 << 20).unwrap();
+        assert_eq!(decode(&mut b, &opening).unwrap(), line());
+        a.decode(&opening[5..], true, &mut split, 1 << 20).unwrap();
+        assert_eq!(split, line());
     }
 }

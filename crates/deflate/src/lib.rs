@@ -46,6 +46,7 @@
 mod codec;
 mod negotiate;
 mod params;
+mod pool;
 
 pub use crate::codec::Deflate;
 pub use crate::negotiate::{DeflateConfig, NegotiationError, accept, accept_response};

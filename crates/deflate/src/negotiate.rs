@@ -10,14 +10,34 @@ use crate::params::{InvalidParams, NAME, Params};
 
 /// What to offer, as a client, or to accept, as a server; and how to compress.
 ///
-/// The defaults offer and accept everything RFC 7692 allows at full windows, with context
-/// takeover, at zlib's default level, and compress messages of 32 bytes and more. Each field
-/// has a setter of its name:
+/// Memory is what a compressed connection costs a server, so the presets differ in which
+/// direction keeps its context (the LZ77 window that lets a message refer back to earlier
+/// ones) between messages. A stream that keeps no context is not the connection's: it is
+/// lent by a per-thread pool for one message, so it costs a connection nothing between
+/// messages. A server's memory per connection once traffic has flowed (zlib-rs's streams;
+/// nothing at all is allocated before the first compressed message in either direction):
+///
+/// | preset | server's compressor | client's compressor (server's decompressor) | server memory per connection |
+/// | --- | --- | --- | ---: |
+/// | [`default()`](Self::default) | no context, shared | keeps context | ~38 KiB |
+/// | [`no_context_takeover()`](Self::no_context_takeover) | no context, shared | no context (asked of the client) | ~0 |
+/// | [`context_takeover()`](Self::context_takeover) | keeps context | keeps context | ~350 KiB |
+///
+/// A zlib-rs compressor that keeps context costs at least 134 KiB whatever its window and
+/// memory level (its hash table has 64 Ki entries), and a decompressor 46 KiB (its window is
+/// 32 KiB whatever the window agreed). So a server keeps context by default only for what
+/// the client sends: browsers keep theirs, and the server's decompressor is the cheaper
+/// half. What the server sends is compressed message by message, which costs ratio on short
+/// messages that repeat each other (the README has a table). As a client, the default offers
+/// what browsers offer and keeps context both ways.
+///
+/// Each field has a setter of its name:
 ///
 /// ```
-/// let config = swell_deflate::DeflateConfig::default()
+/// let config = swell_deflate::DeflateConfig::context_takeover()
 ///     .level(3)
-///     .server_no_context_takeover(true);
+///     .server_max_window_bits(12)
+///     .mem_level(5);
 /// assert_eq!(config.level, 3);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,33 +47,72 @@ pub struct DeflateConfig {
     /// Compression level, 0 (none) to 9 (best). Default 6.
     pub level: u32,
     /// Ask that the server reset its compressor after each message (client), or do so
-    /// always (server). Costs ratio, saves the server 32 KiB of window between messages.
+    /// always (server). Default off.
     pub server_no_context_takeover: bool,
-    /// Reset our compressor after each message (client), or ask the client to (server).
+    /// Reset our compressor after each message (client), or ask the client to (server: in
+    /// the answer even when the offer did not hold it, as RFC 7692 §7.1.1.2 allows; the
+    /// server's decompressor is then lent by the pool for each message). Default off.
     pub client_no_context_takeover: bool,
     /// The largest window the server may compress with, 8-15 (2^N bytes). Default 15.
     pub server_max_window_bits: u8,
     /// The largest window the client may compress with, 8-15. Default 15.
     pub client_max_window_bits: u8,
+    /// Server only: compress without context takeover, with a compressor lent by a
+    /// per-thread pool for each message, so that a connection holds none (uWebSockets' shared
+    /// compressor). The answer then says `server_no_context_takeover`, which RFC 7692
+    /// §7.1.1.1 lets a server add to any offer. Default on; off in
+    /// [`context_takeover()`](Self::context_takeover).
+    pub shared_compressor: bool,
+    /// zlib's memory level for our compressor, 1-9: the size of its buffer of pending
+    /// symbols (zlib-rs keeps its hash table at 64 Ki entries whatever this is). Default 8.
+    pub mem_level: u8,
     /// Messages shorter than this are sent uncompressed: below a few dozen bytes DEFLATE's
     /// block overhead eats the gain. Default 32.
     pub min_size: usize,
 }
 
 impl Default for DeflateConfig {
+    /// A server's compressor keeps no context ([`shared_compressor`]), the client's does;
+    /// a client offers what browsers offer. See the table on [`DeflateConfig`].
+    ///
+    /// [`shared_compressor`]: #structfield.shared_compressor
     fn default() -> Self {
+        Self {
+            shared_compressor: true,
+            ..Self::context_takeover()
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// Neither side keeps context between messages: every stream is lent by a per-thread
+    /// pool for one message, and an idle compressed connection holds no zlib state. The
+    /// lowest memory and the lowest ratio on streams of short, similar messages.
+    pub fn no_context_takeover() -> Self {
+        Self {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            shared_compressor: true,
+            ..Self::context_takeover()
+        }
+    }
+
+    /// Both sides keep context, with full windows: the best ratio and, for a server, a
+    /// compressor of its own per connection (~350 KiB with the decompressor). For servers
+    /// with few connections that carry long streams of short, similar messages.
+    pub fn context_takeover() -> Self {
         Self {
             level: 6,
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: 15,
             client_max_window_bits: 15,
+            shared_compressor: false,
+            mem_level: 8,
             min_size: 32,
         }
     }
-}
 
-impl DeflateConfig {
     /// Sets [`DeflateConfig::level`](#structfield.level).
     pub fn level(mut self, level: u32) -> Self {
         self.level = level;
@@ -81,6 +140,18 @@ impl DeflateConfig {
     /// Sets [`DeflateConfig::client_max_window_bits`](#structfield.client_max_window_bits).
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         self.client_max_window_bits = bits;
+        self
+    }
+
+    /// Sets [`DeflateConfig::shared_compressor`](#structfield.shared_compressor).
+    pub fn shared_compressor(mut self, on: bool) -> Self {
+        self.shared_compressor = on;
+        self
+    }
+
+    /// Sets [`DeflateConfig::mem_level`](#structfield.mem_level).
+    pub fn mem_level(mut self, level: u8) -> Self {
+        self.mem_level = level;
         self
     }
 
@@ -132,7 +203,8 @@ pub fn accept(offers: &[Extension], config: &DeflateConfig) -> Option<(Extension
             });
             let response = Params {
                 server_no_context_takeover: offered.server_no_context_takeover
-                    || config.server_no_context_takeover,
+                    || config.server_no_context_takeover
+                    || config.shared_compressor,
                 client_no_context_takeover: offered.client_no_context_takeover
                     || config.client_no_context_takeover,
                 server_max_window_bits: server_bits,
@@ -141,6 +213,7 @@ pub fn accept(offers: &[Extension], config: &DeflateConfig) -> Option<(Extension
             let session = Deflate::new(
                 config.level,
                 server_bits.unwrap_or(15),
+                config.mem_level,
                 response.server_no_context_takeover,
                 response.client_no_context_takeover,
                 config.min_size,
@@ -221,6 +294,7 @@ pub fn accept_response(
         return Ok(Some(Deflate::new(
             offer.level,
             window,
+            offer.mem_level,
             params.client_no_context_takeover || offer.client_no_context_takeover,
             params.server_no_context_takeover,
             offer.min_size,

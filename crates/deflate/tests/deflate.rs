@@ -356,3 +356,28 @@ fn send_fragment_goes_out_unencoded() {
         [Message::text("x".repeat(100) + &"y".repeat(100))]
     );
 }
+
+#[test]
+fn presets_offer_and_answer_as_documented() {
+    // What Chromium offers.
+    let browser = ext(&[("client_max_window_bits", None)]);
+    // As a client, the default offers the same: it asks the server for nothing.
+    assert_eq!(DeflateConfig::default().offer(), browser);
+    let answer =
+        |config: &DeflateConfig| params(&accept(std::slice::from_ref(&browser), config).unwrap().0);
+    // The default server shares its compressor: no context takeover for what it sends,
+    // said in its answer though not offered (RFC 7692 §7.1.1.1); the client keeps context.
+    let p = answer(&DeflateConfig::default());
+    assert!(p.server_no_context_takeover && !p.client_no_context_takeover);
+    // No context either way: the server asks it of the client too (§7.1.1.2).
+    let p = answer(&DeflateConfig::no_context_takeover());
+    assert!(p.server_no_context_takeover && p.client_no_context_takeover);
+    // Context both ways.
+    let p = answer(&DeflateConfig::context_takeover());
+    assert!(!p.server_no_context_takeover && !p.client_no_context_takeover);
+    // A sized compressor says its window.
+    let sized = DeflateConfig::context_takeover()
+        .server_max_window_bits(12)
+        .mem_level(5);
+    assert_eq!(answer(&sized).server_max_window_bits, Some(12));
+}

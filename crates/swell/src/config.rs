@@ -159,6 +159,12 @@ impl Config {
     /// Enables permessage-deflate (RFC 7692): a client offers it, a server accepts an offer
     /// that fits. Off by default. Inflated messages count against
     /// [`Config::max_message_size`], so compression cannot be used to pass the limit.
+    ///
+    /// The presets trade a server's memory per connection against ratio:
+    /// [`DeflateConfig::default`] (~38 KiB per connection once used; the server's compressor
+    /// keeps no context), [`DeflateConfig::no_context_takeover`] (nothing held between
+    /// messages), [`DeflateConfig::context_takeover`] (~350 KiB, the best ratio on short
+    /// messages). Nothing is allocated before the first compressed message.
     pub fn deflate(self, deflate: DeflateConfig) -> Self {
         self.deflate_offers([deflate])
     }

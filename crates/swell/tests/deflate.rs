@@ -180,3 +180,69 @@ async fn inflation_past_the_message_limit_closes_with_1009() {
         )))
     ));
 }
+
+/// The `i`th of a stream of distinct, compressible messages.
+fn chat(client: usize, i: usize) -> String {
+    format!(
+        r#"{{"client":{client},"id":{i},"text":"message {i} of a chat stream, from client {client}"}}"#
+    )
+    .repeat(1 + i % 3)
+}
+
+/// Accepts `n` connections with `config`, echoing each on a task of its own.
+async fn echo_many(config: Config, n: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        for _ in 0..n {
+            let (stream, _) = listener.accept().await.unwrap();
+            let config = config.clone();
+            tokio::spawn(async move {
+                let mut ws = swell::accept_with(stream, config, |_| Ok(Accept::new()))
+                    .await
+                    .unwrap();
+                while let Some(Ok(message)) = ws.recv().await {
+                    if message.is_data() {
+                        ws.send(message).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn connections_on_one_thread_interleave_messages_through_the_shared_streams() {
+    // One thread (a current-thread runtime) for every server and client session, so that
+    // the streams lent without context takeover pass from connection to connection, in
+    // both directions, message after message.
+    for preset in [
+        DeflateConfig::default(),
+        DeflateConfig::no_context_takeover(),
+        DeflateConfig::context_takeover(),
+    ] {
+        let config = Config::default().deflate(preset.clone());
+        let addr = echo_many(config.clone(), 4).await;
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            let (ws, _) = swell::ClientBuilder::new(&format!("ws://{addr}/"))
+                .unwrap()
+                .config(config.clone())
+                .connect()
+                .await
+                .unwrap();
+            assert!(ws.has_extension());
+            clients.push(ws);
+        }
+        for i in 0..30 {
+            for (c, ws) in clients.iter_mut().enumerate() {
+                ws.send(Message::text(chat(c, i))).await.unwrap();
+            }
+            for (c, ws) in clients.iter_mut().enumerate() {
+                let echo = ws.recv().await.unwrap().unwrap();
+                assert_eq!(echo, Message::text(chat(c, i)), "{preset:?}");
+            }
+        }
+    }
+}

@@ -18,6 +18,8 @@ use tokio::net::TcpStream;
 pub(crate) enum Kind {
     /// A WebSocket after an HTTP/1.1 upgrade.
     Http1,
+    /// The same, with permessage-deflate offered and every message sent compressed.
+    Http1Deflate,
     /// A WebSocket on an HTTP/2 stream, after an extended CONNECT (h2c, prior knowledge).
     Http2,
     /// A raw TCP echo: no handshake and no framing.
@@ -30,6 +32,7 @@ impl Kind {
         match name {
             "raw-tcp" => Self::Raw,
             name if name.ends_with("-h2") => Self::Http2,
+            name if name.starts_with("swell-deflate") => Self::Http1Deflate,
             _ => Self::Http1,
         }
     }
@@ -41,6 +44,8 @@ pub(crate) enum Conn {
         stream: TcpStream,
         /// Whether the server is a raw TCP echo (no WebSocket framing).
         raw: bool,
+        /// Whether permessage-deflate was agreed: messages are sent compressed.
+        deflate: bool,
     },
     Http2 {
         send: h2::SendStream<Bytes>,
@@ -71,6 +76,10 @@ impl Deref for Chunk<'_> {
 impl Conn {
     fn is_raw(&self) -> bool {
         matches!(self, Conn::Tcp { raw: true, .. })
+    }
+
+    fn is_compressed(&self) -> bool {
+        matches!(self, Conn::Tcp { deflate: true, .. })
     }
 
     async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
@@ -107,6 +116,10 @@ const REQUEST: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r
     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
     Sec-WebSocket-Version: 13\r\n\r\n";
 
+/// What a browser offers (Chromium's header).
+const DEFLATE_OFFER: &str =
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+
 /// The flow-control windows the HTTP/2 load offers, per stream and per connection: hyper's
 /// server defaults (1 MiB), so that both directions are alike.
 const H2_WINDOW: u32 = 1 << 20;
@@ -116,11 +129,22 @@ pub(crate) async fn connect(addr: &str, kind: Kind) -> std::io::Result<Conn> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     match kind {
-        Kind::Raw => return Ok(Conn::Tcp { stream, raw: true }),
+        Kind::Raw => {
+            return Ok(Conn::Tcp {
+                stream,
+                raw: true,
+                deflate: false,
+            });
+        }
         Kind::Http2 => return connect_h2(stream, addr).await,
-        Kind::Http1 => {}
+        Kind::Http1 => stream.write_all(REQUEST.as_bytes()).await?,
+        Kind::Http1Deflate => {
+            let request = REQUEST.strip_suffix("\r\n").expect("a head");
+            stream
+                .write_all(format!("{request}{DEFLATE_OFFER}").as_bytes())
+                .await?;
+        }
     }
-    stream.write_all(REQUEST.as_bytes()).await?;
     let mut head = Vec::new();
     let mut byte = [0; 1];
     // Byte by byte, so that nothing behind the head is consumed; only at set-up.
@@ -130,11 +154,19 @@ pub(crate) async fn connect(addr: &str, kind: Kind) -> std::io::Result<Conn> {
         }
         head.push(byte[0]);
     }
-    if !head.starts_with(b"HTTP/1.1 101") {
-        let head = String::from_utf8_lossy(&head);
+    let head = String::from_utf8_lossy(&head);
+    if !head.starts_with("HTTP/1.1 101") {
         return Err(std::io::Error::other(format!("no upgrade: {head}")));
     }
-    Ok(Conn::Tcp { stream, raw: false })
+    let deflate = head.to_ascii_lowercase().contains("permessage-deflate");
+    if kind == Kind::Http1Deflate && !deflate {
+        return Err(std::io::Error::other(format!("deflate refused: {head}")));
+    }
+    Ok(Conn::Tcp {
+        stream,
+        raw: false,
+        deflate,
+    })
 }
 
 /// The HTTP/2 preface, the server's SETTINGS allowing extended CONNECT, and one
@@ -207,10 +239,19 @@ pub(crate) struct Load {
     pub(crate) in_flight: usize,
 }
 
-/// A masked client frame carrying `size` bytes of ASCII.
-fn client_frame(size: usize, text: bool) -> Vec<u8> {
+/// A masked client frame carrying `size` bytes: ASCII letters, or, compressed, JSON-like
+/// chat lines.
+fn client_frame(size: usize, text: bool, compressed: bool) -> Vec<u8> {
     const KEY: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
-    let mut out = vec![if text { 0x81 } else { 0x82 }];
+    let opcode = if text { 0x81 } else { 0x82 };
+    let payload: Vec<u8> = if compressed {
+        deflated(&swell_benches::chat_lines(size))
+    } else {
+        (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+    };
+    // RSV1 marks a compressed message (RFC 7692 §6).
+    let mut out = vec![if compressed { opcode | 0x40 } else { opcode }];
+    let size = payload.len();
     match size {
         0..=125 => out.push(0x80 | size as u8),
         126..=65535 => {
@@ -223,7 +264,23 @@ fn client_frame(size: usize, text: bool) -> Vec<u8> {
         }
     }
     out.extend_from_slice(&KEY);
-    out.extend((0..size).map(|i| (b'a' + (i % 26) as u8) ^ KEY[i % 4]));
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
+    out
+}
+
+/// `payload` as one permessage-deflate message from a fresh stream: raw DEFLATE with a sync
+/// flush, its empty-block tail removed (RFC 7692 §7.2.1). A message that refers only to
+/// itself inflates whatever the receiver's window holds, so the same frame can be sent again
+/// and again, with or without context takeover.
+fn deflated(payload: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut compressor = Compress::new(Compression::default(), false);
+    let mut out = Vec::with_capacity(payload.len() + 64);
+    compressor
+        .compress_vec(payload, &mut out, FlushCompress::Sync)
+        .expect("compress");
+    assert!(out.ends_with(&[0, 0, 0xff, 0xff]), "the sync flush's tail");
+    out.truncate(out.len() - 4);
     out
 }
 
@@ -287,7 +344,7 @@ async fn drive(
     stop: Arc<AtomicBool>,
     count: Arc<AtomicU64>,
 ) -> std::io::Result<Conn> {
-    let frame = client_frame(load.size, load.text);
+    let frame = client_frame(load.size, load.text, conn.is_compressed());
     let frame_len = frame.len();
     let batch = Bytes::from(frame.repeat(load.in_flight));
     // The raw echo returns exactly what it got: count client frames' worth of bytes.

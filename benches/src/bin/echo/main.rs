@@ -184,6 +184,7 @@ fn options(args: &[String]) -> Result<Options, String> {
                     .map(|w| {
                         servers::SERVERS
                             .iter()
+                            .chain(servers::DEFLATE_SERVERS)
                             .find(|s| **s == w)
                             .copied()
                             .ok_or(format!("unknown server {w}"))

@@ -26,6 +26,24 @@ pub(crate) const SERVERS: &[&str] = &[
     "raw-tcp",
 ];
 
+/// swell with permessage-deflate, one server per preset of `swell_benches::deflate_presets`,
+/// named `swell-deflate-PRESET`: not in the default run (`--servers` takes them). The load
+/// negotiates deflate with them as a browser does and sends every message compressed.
+pub(crate) const DEFLATE_SERVERS: &[&str] = &[
+    "swell-deflate-default",
+    "swell-deflate-no-context-takeover",
+    "swell-deflate-context-takeover",
+    "swell-deflate-context-takeover-12",
+];
+
+/// The preset a deflate server runs, by name.
+fn deflate_preset(kind: &str) -> Option<swell::DeflateConfig> {
+    let name = kind.strip_prefix("swell-deflate-")?;
+    swell_benches::deflate_presets()
+        .into_iter()
+        .find_map(|(preset, config)| (preset == name).then_some(config))
+}
+
 /// Serves `kind` on `listener` until the process is killed.
 pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<()> {
     loop {
@@ -40,7 +58,10 @@ pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<
             "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
             "tokio-websockets" => drop(tokio::spawn(tokio_websockets(stream))),
             "raw-tcp" => drop(tokio::spawn(raw(stream))),
-            other => panic!("unknown server {other}"),
+            other => match deflate_preset(other) {
+                Some(preset) => drop(tokio::spawn(swell_deflate(stream, preset))),
+                None => panic!("unknown server {other}"),
+            },
         }
     }
 }
@@ -59,6 +80,16 @@ async fn swell(stream: TcpStream, how: Loop) {
         return;
     };
     swell_echo(&mut ws, how).await;
+}
+
+async fn swell_deflate(stream: TcpStream, preset: swell::DeflateConfig) {
+    let config = swell::Config::default().deflate(preset);
+    // Matched at once: a `Result` bound to a name would keep a second `WebSocket`'s room in
+    // the task.
+    let Ok(mut ws) = swell::accept_with(stream, config, |_| Ok(swell::Accept::new())).await else {
+        return;
+    };
+    swell_echo(&mut ws, Loop::Feed).await;
 }
 
 /// Borrows the connection rather than taking it: a `WebSocket` moved into the future of a

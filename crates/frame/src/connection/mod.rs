@@ -158,17 +158,10 @@ pub struct Connection {
     sending: Option<OpCode>,
     /// Client only: where masking keys come from.
     mask_keys: Option<Box<dyn FnMut() -> [u8; 4] + Send>>,
-    /// The negotiated per-message extension, if any; it owns RSV1. Boxed with its buffer,
-    /// so that a connection without one holds a single pointer for both.
-    extension: Option<Box<Extension>>,
+    /// The negotiated per-message extension, if any; it owns RSV1.
+    extension: Option<Box<dyn MessageExtension>>,
     /// The deadlines and what they are measured from.
     timers: Timers,
-}
-
-/// The per-message extension and the buffer it encodes outgoing messages into (reused).
-struct Extension {
-    inner: Box<dyn MessageExtension>,
-    encoded: BytesMut,
 }
 
 struct InFrame {
@@ -235,10 +228,7 @@ impl Connection {
     /// permessage-deflate. It owns RSV1: with one installed, RSV1 may start a data message;
     /// without, RSV1 fails the connection. Install it before any frame is processed.
     pub fn set_extension(&mut self, extension: Box<dyn MessageExtension>) {
-        self.extension = Some(Box::new(Extension {
-            inner: extension,
-            encoded: BytesMut::new(),
-        }));
+        self.extension = Some(extension);
     }
 
     /// Whether a per-message extension is installed.

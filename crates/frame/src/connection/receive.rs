@@ -259,7 +259,7 @@ impl Connection {
             // frame limit, or else by the longest encoding of a message at the limit: a
             // frame longer than that cannot decode to a message that fits.
             if let (None, Some(extension)) = (self.config.max_frame_size, &self.extension) {
-                if header.payload_len > extension.inner.max_encoded_len(max) as u64 {
+                if header.payload_len > extension.max_encoded_len(max) as u64 {
                     return Err(ProtocolError::MessageTooLarge { max });
                 }
             }
@@ -291,7 +291,6 @@ impl Connection {
         let start = message.data.len();
         let max = self.config.max_message_size;
         extension
-            .inner
             .decode(
                 &self.read_buf[header_len..header_len + len],
                 header.fin,

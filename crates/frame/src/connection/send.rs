@@ -83,12 +83,13 @@ impl Connection {
         }
         self.timers.data_sent = true;
         if let (true, Some(extension)) = (encode, self.extension.as_mut()) {
-            if extension.inner.encode(&payload, &mut extension.encoded) {
-                let encoded = extension.encoded.split().freeze();
-                self.write_message(FrameHeader::RSV1, opcode, encoded);
+            // A buffer of the message's own, which its frame shares until written: the
+            // connection keeps no encoding buffer between messages.
+            let mut encoded = BytesMut::new();
+            if extension.encode(&payload, &mut encoded) {
+                self.write_message(FrameHeader::RSV1, opcode, encoded.freeze());
                 return Ok(());
             }
-            extension.encoded.clear();
         }
         self.write_message(0, opcode, payload);
         Ok(())
