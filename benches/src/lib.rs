@@ -39,8 +39,13 @@ pub fn chat_message(i: usize) -> String {
 
 /// `size` bytes of chat messages, one after the other.
 pub fn chat_lines(size: usize) -> Vec<u8> {
+    chat_lines_from(0, size)
+}
+
+/// `size` bytes of chat messages, from the `first`th on.
+pub fn chat_lines_from(first: usize, size: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + 128);
-    let mut i = 0;
+    let mut i = first;
     while out.len() < size {
         out.extend_from_slice(chat_message(i).as_bytes());
         i += 1;

@@ -32,7 +32,9 @@ impl Kind {
         match name {
             "raw-tcp" => Self::Raw,
             name if name.ends_with("-h2") => Self::Http2,
-            name if name.starts_with("swell-deflate") => Self::Http1Deflate,
+            name if name.ends_with("-deflate") || name.starts_with("swell-deflate") => {
+                Self::Http1Deflate
+            }
             _ => Self::Http1,
         }
     }
@@ -239,18 +241,39 @@ pub(crate) struct Load {
     pub(crate) in_flight: usize,
 }
 
-/// A masked client frame carrying `size` bytes: ASCII letters, or, compressed, JSON-like
-/// chat lines.
-fn client_frame(size: usize, text: bool, compressed: bool) -> Vec<u8> {
+/// How many different messages a connection with permessage-deflate cycles through: were
+/// it to send one message again and again, a compressor with context takeover would find
+/// each whole in its window, and the cells would measure that instead of compression.
+const VARIANTS: usize = 64;
+
+/// The frames a connection sends, in turn: one frame, or, compressed, [`VARIANTS`]
+/// different ones. Made once per run, not per connection: compressing is slow.
+pub(crate) fn frames_for(load: Load, compressed: bool) -> Arc<Vec<Bytes>> {
+    let frames = if compressed {
+        (0..VARIANTS)
+            .map(|v| Bytes::from(client_frame(load.size, load.text, Some(v))))
+            .collect()
+    } else {
+        vec![Bytes::from(client_frame(load.size, load.text, None))]
+    };
+    Arc::new(frames)
+}
+
+/// A masked client frame carrying `size` bytes: ASCII letters, or, for `variant`, JSON chat
+/// lines (from a different line for each variant), compressed.
+fn client_frame(size: usize, text: bool, variant: Option<usize>) -> Vec<u8> {
     const KEY: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
     let opcode = if text { 0x81 } else { 0x82 };
-    let payload: Vec<u8> = if compressed {
-        deflated(&swell_benches::chat_lines(size))
-    } else {
-        (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+    let payload: Vec<u8> = match variant {
+        Some(v) => deflated(&swell_benches::chat_lines_from(v * 1009, size)),
+        None => (0..size).map(|i| b'a' + (i % 26) as u8).collect(),
     };
     // RSV1 marks a compressed message (RFC 7692 §6).
-    let mut out = vec![if compressed { opcode | 0x40 } else { opcode }];
+    let mut out = vec![if variant.is_some() {
+        opcode | 0x40
+    } else {
+        opcode
+    }];
     let size = payload.len();
     match size {
         0..=125 => out.push(0x80 | size as u8),
@@ -341,18 +364,18 @@ impl Frames {
 async fn drive(
     mut conn: Conn,
     load: Load,
+    frames_to_send: Arc<Vec<Bytes>>,
     stop: Arc<AtomicBool>,
     count: Arc<AtomicU64>,
 ) -> std::io::Result<Conn> {
-    let frame = client_frame(load.size, load.text, conn.is_compressed());
-    let frame_len = frame.len();
-    let batch = Bytes::from(frame.repeat(load.in_flight));
+    let mut next = Sender::new(&frames_to_send, load.in_flight);
+    let frame_len = frames_to_send[0].len();
     // The raw echo returns exactly what it got: count client frames' worth of bytes.
     let mut raw_bytes = 0usize;
     let mut frames = Frames::default();
     let mut buf = vec![0; (load.size + 64).clamp(16 * 1024, 256 * 1024)];
     let raw = conn.is_raw();
-    conn.write(batch.clone()).await?;
+    conn.write(next.take(load.in_flight)).await?;
     let mut outstanding = load.in_flight;
     while outstanding > 0 {
         let chunk = conn.read(&mut buf).await?;
@@ -374,11 +397,46 @@ async fn drive(
         count.fetch_add(done as u64, Ordering::Relaxed);
         outstanding -= done;
         if !stop.load(Ordering::Relaxed) {
-            conn.write(batch.slice(..done * frame_len)).await?;
+            conn.write(next.take(done)).await?;
             outstanding += done;
         }
     }
     Ok(conn)
+}
+
+/// The next frames to send: slices of one repeated frame, or copies of variants in turn.
+struct Sender<'a> {
+    frames: &'a [Bytes],
+    /// One frame repeated for the most in flight, when there is a single frame.
+    repeated: Bytes,
+    turn: usize,
+}
+
+impl<'a> Sender<'a> {
+    fn new(frames: &'a [Bytes], in_flight: usize) -> Self {
+        let repeated = match frames {
+            [one] => Bytes::from(one.repeat(in_flight)),
+            _ => Bytes::new(),
+        };
+        Self {
+            frames,
+            repeated,
+            turn: 0,
+        }
+    }
+
+    /// The next `n` frames, in one buffer.
+    fn take(&mut self, n: usize) -> Bytes {
+        if let [one] = self.frames {
+            return self.repeated.slice(..n * one.len());
+        }
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.extend_from_slice(&self.frames[self.turn % self.frames.len()]);
+            self.turn += 1;
+        }
+        Bytes::from(out)
+    }
 }
 
 /// The result of one measured run.
@@ -399,9 +457,13 @@ pub(crate) async fn run(
 ) -> std::io::Result<(Vec<Conn>, Run)> {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
+    let frames = frames_for(load, conns.first().is_some_and(Conn::is_compressed));
     let tasks: Vec<_> = conns
         .into_iter()
-        .map(|conn| tokio::spawn(drive(conn, load, stop.clone(), count.clone())))
+        .map(|conn| {
+            let (frames, stop, count) = (frames.clone(), stop.clone(), count.clone());
+            tokio::spawn(drive(conn, load, frames, stop, count))
+        })
         .collect();
     tokio::time::sleep(warmup).await;
     let cpu_start = crate::cpu_seconds(server_pid);
@@ -440,13 +502,17 @@ pub(crate) async fn echo_once(
     };
     let stop = Arc::new(AtomicBool::new(true));
     let count = Arc::new(AtomicU64::new(0));
+    let frames = frames_for(load, conns.first().is_some_and(Conn::is_compressed));
     let mut out = Vec::with_capacity(conns.len());
     let mut conns = conns.into_iter();
     loop {
         let tasks: Vec<_> = conns
             .by_ref()
             .take(parallel)
-            .map(|conn| tokio::spawn(drive(conn, load, stop.clone(), count.clone())))
+            .map(|conn| {
+                let (frames, stop, count) = (frames.clone(), stop.clone(), count.clone());
+                tokio::spawn(drive(conn, load, frames, stop, count))
+            })
             .collect();
         if tasks.is_empty() {
             return Ok(out);

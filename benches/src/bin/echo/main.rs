@@ -18,7 +18,9 @@
 //! 10,000 idle connections, before and after each has echoed one 16 KiB message.
 //!
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
-//! `--servers a,b,..`, `--idle N` (connections for the memory part, default 10000; 0 skips
+//! `--servers a,b,..` (also `swell-deflate-PRESET` for each preset of
+//! `swell_benches::deflate_presets` and `yawc-deflate`, which negotiate permessage-deflate
+//! and get every message compressed; not in the default run), `--idle N` (connections for the memory part, default 10000; 0 skips
 //! it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`;
 //! for profiling one case), `--sizes BYTES,..` (just these payload sizes, e.g. `16,1024`),
 //! `--markdown FILE` (also write the tables as Markdown).

@@ -34,6 +34,7 @@ pub(crate) const DEFLATE_SERVERS: &[&str] = &[
     "swell-deflate-no-context-takeover",
     "swell-deflate-context-takeover",
     "swell-deflate-context-takeover-12",
+    "yawc-deflate",
 ];
 
 /// The preset a deflate server runs, by name.
@@ -58,6 +59,7 @@ pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<
             "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
             "tokio-websockets" => drop(tokio::spawn(tokio_websockets(stream))),
             "raw-tcp" => drop(tokio::spawn(raw(stream))),
+            "yawc-deflate" => drop(tokio::spawn(yawc_connection(stream))),
             other => match deflate_preset(other) {
                 Some(preset) => drop(tokio::spawn(swell_deflate(stream, preset))),
                 None => panic!("unknown server {other}"),
@@ -170,6 +172,36 @@ fn fastwebsockets_upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes
         }
     });
     response.map(|_: Empty<Bytes>| Full::default())
+}
+
+/// yawc behind hyper's HTTP/1 server, its documented server path, with its balanced
+/// compression (level 6, context takeover both ways: swell's `context_takeover()`).
+async fn yawc_connection(stream: TcpStream) {
+    let service = service_fn(|mut request: Request<Incoming>| async move {
+        let options = yawc::Options::default().with_balanced_compression();
+        let Ok((response, upgrading)) =
+            yawc::WebSocket::upgrade_with_options(&mut request, options)
+        else {
+            let mut response = Response::new(Full::<Bytes>::default());
+            *response.status_mut() = http::StatusCode::BAD_REQUEST;
+            return Ok::<_, Infallible>(response);
+        };
+        tokio::spawn(async move {
+            let Ok(mut ws) = upgrading.await else { return };
+            while let Some(frame) = ws.next().await {
+                let data = matches!(frame.opcode(), yawc::OpCode::Text | yawc::OpCode::Binary);
+                if frame.opcode() == yawc::OpCode::Close || (data && ws.send(frame).await.is_err())
+                {
+                    break;
+                }
+            }
+        });
+        Ok(response.map(|_: Empty<Bytes>| Full::default()))
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
 }
 
 async fn tungstenite(stream: TcpStream) {
