@@ -26,9 +26,10 @@ pub(crate) const SERVERS: &[&str] = &[
     "raw-tcp",
 ];
 
-/// swell with permessage-deflate, one server per preset of `swell_benches::deflate_presets`,
-/// named `swell-deflate-PRESET`: not in the default run (`--servers` takes them). The load
-/// negotiates deflate with them as a browser does and sends every message compressed.
+/// The servers with permessage-deflate: swell, one per preset of
+/// `swell_benches::deflate_presets` (named `swell-deflate-PRESET`), and yawc. Not in the
+/// default run (`--servers` takes them); the load negotiates deflate with them as a browser
+/// does and sends every message compressed.
 pub(crate) const DEFLATE_SERVERS: &[&str] = &[
     "swell-deflate-default",
     "swell-deflate-no-context-takeover",
