@@ -19,10 +19,10 @@ const MAX_STEP: usize = 1 << 20;
 /// its decompressor, with the context-takeover rules agreed on. Install it with
 /// [`swell_frame::Connection::set_extension`].
 ///
-/// Nothing is allocated before it is needed: the compressor is made for the first message
-/// compressed, the decompressor for the first compressed message received. Without context
-/// takeover in a direction, that direction's stream is not the session's at all: one is lent
-/// by the thread's pool for each message and given back reset, so a session between
+/// No zlib stream is allocated before it is needed: the compressor is made for the first
+/// message compressed, the decompressor for the first compressed message received. Without
+/// context takeover in a direction, that direction's stream is not the session's at all: one
+/// is lent by the thread's pool for each message and given back reset, so a session between
 /// messages holds no zlib state. [`holds_compressor`](Self::holds_compressor) and
 /// [`holds_decompressor`](Self::holds_decompressor) tell which it holds now.
 pub struct Deflate {

@@ -164,7 +164,7 @@ impl Config {
     /// [`DeflateConfig::default`] (~38 KiB per connection once used; the server's compressor
     /// keeps no context), [`DeflateConfig::no_context_takeover`] (nothing held between
     /// messages), [`DeflateConfig::context_takeover`] (~350 KiB, the best ratio on short
-    /// messages). Nothing is allocated before the first compressed message.
+    /// messages). No zlib stream is allocated before the first compressed message.
     pub fn deflate(self, deflate: DeflateConfig) -> Self {
         self.deflate_offers([deflate])
     }
