@@ -151,6 +151,11 @@ impl Config {
     /// a per-thread pool), so this costs memory only while a connection is receiving. A frame
     /// larger than this is read with room for the rest of it, but never more than twice what
     /// has already arrived: a peer's declared length alone allocates nothing.
+    ///
+    /// While a peer streams faster than it is read, each read that fills all its room
+    /// doubles the room for the next, up to 8 times this (256 KiB by default), so that many
+    /// messages arrive per system call; a read that fills less than half its room halves it
+    /// again.
     pub fn read_chunk(mut self, bytes: usize) -> Self {
         self.read_chunk = bytes.max(1);
         self

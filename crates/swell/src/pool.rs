@@ -27,10 +27,25 @@ thread_local! {
 /// A connection's hold on the read buffer it takes from the pool: the one place that takes,
 /// reserves and gives back a connection's read buffer, and so the one that knows where the
 /// buffer's allocation came from. The `Connection` only appends to, splits and clears it.
+///
+/// It also sizes the reads: a read that fills all the room it was given suggests the peer
+/// has sent more than that, so the next read gets twice the room, up to 8 times the
+/// configured chunk ([`MAX_GROWTH`] doublings); a read that fills less than half of it
+/// halves the room again. So a connection streaming large messages reads many per system call, and one that
+/// sends a little at a time keeps the small buffer.
 #[derive(Debug)]
 pub(crate) struct ReadLease {
     alloc: ReadAlloc,
+    /// The room for the next read is the configured chunk shifted left by this much.
+    growth: u8,
 }
+
+/// How far the room for a read may grow: up to 2^3 = 8 times the configured chunk, 256 KiB
+/// by default, which takes sixteen 16 KiB messages in one read. So a peer that floods a
+/// connection with small frames makes it hold at most that much room to read into (twice
+/// that while the buffer is replaced by a larger one); a large frame is read with room for
+/// its rest, as [`Config::read_chunk`](crate::Config::read_chunk) says.
+const MAX_GROWTH: u8 = 3;
 
 /// The allocation behind a connection's read buffer, as far as the pool is concerned.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -49,6 +64,21 @@ impl ReadLease {
     pub(crate) fn new() -> Self {
         Self {
             alloc: ReadAlloc::Unchecked,
+            growth: 0,
+        }
+    }
+
+    /// The room to make for the next read, for a configured chunk of `chunk` bytes.
+    pub(crate) fn room(&self, chunk: usize) -> usize {
+        chunk.saturating_mul(1 << self.growth)
+    }
+
+    /// Adapts the room for the next read to a read of `read` bytes into `room` bytes.
+    pub(crate) fn after_read(&mut self, read: usize, room: usize) {
+        if read >= room {
+            self.growth = (self.growth + 1).min(MAX_GROWTH);
+        } else if read < room / 2 {
+            self.growth = self.growth.saturating_sub(1);
         }
     }
 
@@ -63,7 +93,13 @@ impl ReadLease {
         // tail of the space the last message was read into, and reclaiming that space on
         // every read would cost more than it saves.
         if buf.capacity() - buf.len() < want.div_ceil(2) {
-            buf.reserve(want);
+            // Reuse the allocation if nothing else holds it; else make one of just the size
+            // needed, where `reserve` might double a large one.
+            if !buf.try_reclaim(want) {
+                let mut larger = BytesMut::with_capacity(buf.len() + want);
+                larger.extend_from_slice(buf);
+                *buf = larger;
+            }
             // Right after a reservation the buffer's capacity is (nearly all of) its
             // allocation, so a large one shows; once a message is split off, it no longer does.
             self.alloc = if self.alloc == ReadAlloc::Large || too_large(buf) {
@@ -218,6 +254,26 @@ mod tests {
             give_read(BytesMut::with_capacity(16), true);
         }
         READ.with(|pool| assert_eq!(pool.borrow().len(), POOL_LEN));
+    }
+
+    #[test]
+    fn the_room_for_reads_doubles_while_reads_fill_it_and_halves_when_they_do_not() {
+        let mut lease = ReadLease::new();
+        let chunk = 32 * 1024;
+        let mut rooms = Vec::new();
+        for _ in 0..5 {
+            let room = lease.room(chunk);
+            rooms.push(room / 1024);
+            lease.after_read(room, room);
+        }
+        assert_eq!(rooms, [32, 64, 128, 256, 256], "KiB; capped at 8 chunks");
+        // Half the room or more keeps it; less halves it, down to the chunk.
+        lease.after_read(128 * 1024, 256 * 1024);
+        assert_eq!(lease.room(chunk), 256 * 1024);
+        for expected in [128, 64, 32, 32] {
+            lease.after_read(100, lease.room(chunk));
+            assert_eq!(lease.room(chunk), expected * 1024);
+        }
     }
 
     #[test]

@@ -397,7 +397,9 @@ fn a_ping_flood_while_the_client_does_not_read_stays_bounded() {
         server.abort();
         grown
     });
-    // The write buffer limit (128 KiB) of Pongs, a read chunk (32 KiB) and change.
+    // The write buffer limit (128 KiB) of Pongs and the read buffer: the flood fills every
+    // read, so its room grows to 256 KiB, and a larger buffer is made while the old one is
+    // still held. Then change.
     assert!(grown < 1 << 20, "{grown} bytes");
 }
 

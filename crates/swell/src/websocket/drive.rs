@@ -173,10 +173,16 @@ where
         // arrived: the buffer grows with the data, not with the declared length.
         let missing = self.conn.frame_missing();
         let buf = self.conn.read_buf();
-        let want = self.read_chunk.max(missing.min(buf.len()));
+        let want = self
+            .read_lease
+            .room(self.read_chunk)
+            .max(missing.min(buf.len()));
         self.read_lease.prepare(buf, want);
+        let room = buf.capacity() - buf.len();
         let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf);
-        if read.is_pending() && buf.is_empty() {
+        if let Poll::Ready(Ok(n)) = read {
+            self.read_lease.after_read(n, room);
+        } else if read.is_pending() && buf.is_empty() {
             self.read_lease.release(buf);
             let transmit = self.conn.transmit();
             if let Some(buf) = transmit.take_buffer() {

@@ -94,14 +94,26 @@ pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> String {
     accept.to_str().unwrap().to_owned()
 }
 
-/// What a [`Counting`] stream has seen written.
+/// What a [`Counting`] stream has seen read and written.
 #[derive(Clone, Default)]
 pub struct Counters {
     writes: Arc<AtomicUsize>,
     bytes: Arc<AtomicUsize>,
+    reads: Arc<AtomicUsize>,
+    largest_read: Arc<AtomicUsize>,
 }
 
 impl Counters {
+    /// Calls to `poll_read` that read something.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes one read brought.
+    pub fn largest_read(&self) -> usize {
+        self.largest_read.load(Ordering::Relaxed)
+    }
+
     /// Calls to `poll_write` that wrote something.
     pub fn writes(&self) -> usize {
         self.writes.load(Ordering::Relaxed)
@@ -113,7 +125,7 @@ impl Counters {
     }
 }
 
-/// A stream that counts the writes made through it and the bytes they wrote.
+/// A stream that counts the reads and writes made through it and the bytes they moved.
 pub struct Counting<S> {
     inner: S,
     counters: Counters,
@@ -135,7 +147,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            self.counters.reads.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .largest_read
+                .fetch_max(read, Ordering::Relaxed);
+        }
+        result
     }
 }
 
