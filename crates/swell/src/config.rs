@@ -155,7 +155,7 @@ impl Config {
     /// While a peer streams faster than it is read, each read that fills all its room
     /// doubles the room for the next, up to 8 times this (256 KiB by default), so that many
     /// messages arrive per system call; a read that fills less than half its room halves it
-    /// again.
+    /// again. Growing the buffer may double its allocation, so it can hold up to twice that.
     pub fn read_chunk(mut self, bytes: usize) -> Self {
         self.read_chunk = bytes.max(1);
         self

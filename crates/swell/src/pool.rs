@@ -42,9 +42,9 @@ pub(crate) struct ReadLease {
 
 /// How far the room for a read may grow: up to 2^3 = 8 times the configured chunk, 256 KiB
 /// by default, which takes sixteen 16 KiB messages in one read. So a peer that floods a
-/// connection with small frames makes it hold at most that much room to read into (twice
-/// that while the buffer is replaced by a larger one); a large frame is read with room for
-/// its rest, as [`Config::read_chunk`](crate::Config::read_chunk) says.
+/// connection with small frames makes it hold at most that much room to read into, in an
+/// allocation that growing may double; a large frame is read with room for its rest, as
+/// [`Config::read_chunk`](crate::Config::read_chunk) says.
 const MAX_GROWTH: u8 = 3;
 
 /// The allocation behind a connection's read buffer, as far as the pool is concerned.
@@ -93,13 +93,7 @@ impl ReadLease {
         // tail of the space the last message was read into, and reclaiming that space on
         // every read would cost more than it saves.
         if buf.capacity() - buf.len() < want.div_ceil(2) {
-            // Reuse the allocation if nothing else holds it; else make one of just the size
-            // needed, where `reserve` might double a large one.
-            if !buf.try_reclaim(want) {
-                let mut larger = BytesMut::with_capacity(buf.len() + want);
-                larger.extend_from_slice(buf);
-                *buf = larger;
-            }
+            buf.reserve(want);
             // Right after a reservation the buffer's capacity is (nearly all of) its
             // allocation, so a large one shows; once a message is split off, it no longer does.
             self.alloc = if self.alloc == ReadAlloc::Large || too_large(buf) {

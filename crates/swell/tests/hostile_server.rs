@@ -398,9 +398,9 @@ fn a_ping_flood_while_the_client_does_not_read_stays_bounded() {
         grown
     });
     // The write buffer limit (128 KiB) of Pongs and the read buffer: the flood fills every
-    // read, so its room grows to 256 KiB, and a larger buffer is made while the old one is
-    // still held. Then change.
-    assert!(grown < 1 << 20, "{grown} bytes");
+    // read, so its room grows to 256 KiB, in an allocation that growing may double, the old
+    // one held while what it holds moves over. Then change.
+    assert!(grown < 3 << 19, "{grown} bytes");
 }
 
 #[test]
