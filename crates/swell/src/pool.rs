@@ -25,14 +25,15 @@ thread_local! {
 }
 
 /// A connection's hold on the read buffer it takes from the pool: the one place that takes,
-/// reserves and gives back a connection's read buffer, and so the one that knows where the
-/// buffer's allocation came from. The `Connection` only appends to, splits and clears it.
+/// sizes, reserves and gives back a connection's read buffer, and so the one that knows
+/// where the buffer's allocation came from. The `Connection` only appends to, splits and
+/// clears it.
 ///
-/// It also sizes the reads: a read that fills all the room it was given suggests the peer
-/// has sent more than that, so the next read gets twice the room, up to 8 times the
-/// configured chunk ([`MAX_GROWTH`] doublings); a read that fills less than half of it
-/// halves the room again. So a connection streaming large messages reads many per system call, and one that
-/// sends a little at a time keeps the small buffer.
+/// It sizes the reads: a read that fills all the room it was given suggests the peer has
+/// sent more than that, so the next read gets twice the room, up to 8 times the configured
+/// chunk ([`MAX_GROWTH`] doublings); a read that fills less than half of it halves the room
+/// again. So a connection whose peer streams reads many messages per system call, and one
+/// whose peer sends a little at a time keeps the small room.
 #[derive(Debug)]
 pub(crate) struct ReadLease {
     alloc: ReadAlloc,
