@@ -42,7 +42,7 @@ pub(crate) struct ReadLease {
 }
 
 /// How far the room for a read may grow: up to 2^3 = 8 times the configured chunk, 256 KiB
-/// by default, which takes sixteen 16 KiB messages in one read. So a peer that floods a
+/// by default, which takes about sixteen 16 KiB messages in one read. So a peer that floods a
 /// connection with small frames makes it hold at most that much room to read into, in an
 /// allocation that growing may double; a large frame is read with room for its rest, as
 /// [`Config::read_chunk`](crate::Config::read_chunk) says.
