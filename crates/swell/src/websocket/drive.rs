@@ -145,6 +145,15 @@ where
                 Some(timer) => {
                     if timer.is_elapsed() || timer.deadline() > deadline {
                         timer.as_mut().reset(deadline);
+                        self.timer_waker = None;
+                    } else if self
+                        .timer_waker
+                        .as_ref()
+                        .is_some_and(|waker| waker.will_wake(cx.waker()))
+                    {
+                        // Armed, not fired, no later than the deadline, and holding this
+                        // waker: it will wake us in time, and polling it would only cost.
+                        return Poll::Pending;
                     }
                     timer
                 }
@@ -152,7 +161,21 @@ where
                     .timer
                     .insert(Box::pin(tokio::time::sleep_until(deadline))),
             };
-            ready!(timer.as_mut().poll(cx));
+            // A `Sleep` polled without coop budget left returns `Pending` having asked to be
+            // polled again, without registering the waker: only a poll with budget counts.
+            let registers = tokio::task::coop::has_budget_remaining();
+            if timer.as_mut().poll(cx).is_pending() {
+                if registers
+                    && !self
+                        .timer_waker
+                        .as_ref()
+                        .is_some_and(|waker| waker.will_wake(cx.waker()))
+                {
+                    self.timer_waker = Some(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            self.timer_waker = None;
             if let Some(timeout) = self.conn.handle_timeout(now()) {
                 return Poll::Ready(Some(timeout));
             }

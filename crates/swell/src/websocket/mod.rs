@@ -4,7 +4,7 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::{FusedStream, Stream};
@@ -77,6 +77,10 @@ pub struct WebSocket<S> {
     /// The one timer, armed at the core's next deadline (or earlier); made at the first
     /// deadline and re-armed in place from then on.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The waker `timer` surely registered at its last poll, while it stays armed: polling
+    /// it again with the same waker would change nothing, so the wait after each read skips
+    /// it (see `poll_timer`).
+    timer_waker: Option<Waker>,
     /// Bytes were written since the last flush of `io`.
     needs_flush: bool,
     /// The write side of `io` was shut down, at the end of the connection.
@@ -128,6 +132,7 @@ where
             deflate: None,
             finish: Finish::Running,
             timer: None,
+            timer_waker: None,
             needs_flush: false,
             shut_down: false,
             read_lease: ReadLease::new(),
