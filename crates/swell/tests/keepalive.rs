@@ -103,7 +103,7 @@ async fn ping_leaves_after_the_interval(
         started.elapsed()
     });
     let _ = tokio::time::timeout(secs(60), ws.recv()).await;
-    // Awaited `recv` no more sends no Ping, so a Ping that did not leave by then never will.
+    // Once `recv` is no longer awaited no Ping can leave: one not sent by then never will be.
     let at = match tokio::time::timeout(secs(1), peer).await {
         Ok(at) => at.unwrap(),
         Err(_) => panic!("no Ping left within a minute"),

@@ -134,7 +134,9 @@ where
     ///
     /// The timer is re-armed only when a deadline moved earlier or the timer fired: while
     /// bytes keep arriving, the keepalive deadline moves later with every read, and the
-    /// timer simply fires early once an interval and is armed again.
+    /// timer simply fires early once an interval and is armed again. A timer armed in time
+    /// that already holds this task's waker is not polled again: that is every wait after
+    /// a read while messages flow.
     pub(super) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Option<Timeout>> {
         loop {
             let Some(deadline) = self.conn.poll_timeout() else {
