@@ -187,7 +187,12 @@ fn every_split_of_the_input_gives_the_same_result() {
     let mut bad = to_server(0x81, "fine".as_bytes());
     bad.extend(to_server(0x01, "ok".as_bytes()));
     bad.extend(to_server(0x80, &[b'a', 0xff, b'b']));
-    for wire in [good, bad] {
+    // A run of small whole messages broken by invalid UTF-8: the ones before it arrive.
+    let mut bad_in_run = to_server(0x82, &[1, 2]);
+    bad_in_run.extend(to_server(0x81, "ünï".as_bytes()));
+    bad_in_run.extend(to_server(0x81, &[b'x', 0xc3]));
+    bad_in_run.extend(to_server(0x82, &[3]));
+    for wire in [good, bad, bad_in_run] {
         let run = |pieces: &[&[u8]]| {
             let mut s = server();
             let mut got = Vec::new();
@@ -213,6 +218,51 @@ fn every_split_of_the_input_gives_the_same_result() {
             assert_eq!(run(&[a, b]), whole, "cut at {cut}");
         }
     }
+}
+
+/// The small messages of one read are handed out as views of the read buffer; once they
+/// are all out and dropped, nothing else may still hold its allocation, or the next read
+/// could not reuse it and an idle connection would keep it.
+#[test]
+fn handing_out_a_reads_messages_lets_go_of_the_read_buffer() {
+    let mut wire = Vec::new();
+    for i in 0..4u8 {
+        wire.extend(to_server(0x82, &[i; 16]));
+    }
+    let mut s = server();
+    s.handle_read(&wire);
+    let got = drain(&mut s);
+    assert_eq!(got.len(), 4);
+    assert!(!s.is_receiving());
+    drop(got);
+    let buf = s.read_buf();
+    assert!(buf.is_empty());
+    // Reclaiming the space the messages were read into works only for a sole owner.
+    assert!(
+        buf.try_reclaim(wire.len()),
+        "something still holds the read buffer"
+    );
+}
+
+/// Messages already read are handed out before an error in what arrived after them, and
+/// while closing too.
+#[test]
+fn an_error_waits_behind_the_messages_read_before_it() {
+    let mut wire = Vec::new();
+    for i in 0..3u8 {
+        wire.extend(to_server(0x82, &[i; 4]));
+    }
+    let mut s = server();
+    s.handle_read(&wire);
+    assert_eq!(s.poll_message(), Ok(Some(Message::binary(vec![0; 4]))));
+    s.close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+        .unwrap();
+    assert_eq!(s.poll_message(), Ok(Some(Message::binary(vec![1; 4]))));
+    s.handle_read(&to_server(0x80, b"x"));
+    assert_eq!(s.poll_message(), Ok(Some(Message::binary(vec![2; 4]))));
+    assert_eq!(s.poll_message(), Err(ProtocolError::UnexpectedContinuation));
+    assert_eq!(s.buffered(), 0);
+    assert_eq!(s.poll_message(), Ok(None));
 }
 
 #[test]

@@ -121,6 +121,28 @@ fn a_missing_pong_fails_with_1011_at_interval_plus_timeout() {
     assert_eq!(server.poll_timeout(), None);
 }
 
+/// A connection failed for a dead peer hands out nothing more, not even the messages that
+/// arrived before the silence and were not taken.
+#[test]
+fn a_failure_drops_the_messages_not_yet_taken() {
+    let t0 = Instant::now();
+    let (mut client, mut server) = pair(Config::default(), t0);
+    for text in ["one", "two", "three"] {
+        client.send(Message::text(text)).unwrap();
+    }
+    pump(&mut client, &mut server, t0);
+    assert_eq!(server.poll_message(), Ok(Some(Message::text("one"))));
+    assert_eq!(server.buffered(), 2 * 6 + "twothree".len());
+    server.handle_timeout(t0 + secs(20.0));
+    assert_eq!(
+        server.handle_timeout(t0 + secs(40.0)),
+        Some(Timeout::Keepalive)
+    );
+    assert_eq!(server.buffered(), 0);
+    assert!(!server.is_receiving());
+    assert_eq!(server.poll_message(), Ok(None));
+}
+
 #[test]
 fn any_bytes_after_the_ping_count_as_an_answer() {
     let t0 = Instant::now();

@@ -25,7 +25,7 @@ pub use crate::error::{AcceptError, ConnectError, Error};
 pub use crate::server::{accept, accept_with, accept_with_async, offered_protocols};
 pub use crate::split::{ReadHalf, WriteHalf};
 pub use crate::upgrade::{Accept, ClientUpgrade, Established, ServerUpgrade};
-pub use crate::websocket::WebSocket;
+pub use crate::websocket::{WebSocket, future};
 
 /// The payload type of messages: cheaply cloned and sliced, shared without copying.
 pub use bytes::Bytes;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::extension::MessageExtension;
 use crate::header::{FrameHeader, OpCode};
@@ -147,6 +147,9 @@ pub struct Connection {
     state: State,
     /// Received bytes not yet consumed: at most the frame being read and what came after it.
     read_buf: BytesMut,
+    /// Small whole messages taken from the front of the read buffer, unmasked and checked,
+    /// their frames back to back with their headers: handed out before anything else.
+    ready: Bytes,
     /// The frame whose header has been decoded and whose payload is still arriving.
     frame: Option<InFrame>,
     /// The fragmented message being assembled.
@@ -213,6 +216,7 @@ impl Connection {
             config,
             state: State::Open,
             read_buf: BytesMut::new(),
+            ready: Bytes::new(),
             frame: None,
             message: None,
             utf8: Utf8Validator::default(),
@@ -285,7 +289,7 @@ impl Connection {
             .frame
             .as_ref()
             .map_or(0, |frame| usize::from(frame.header_len) + frame.processed);
-        self.read_buf.len() - handled
+        self.ready.len() + self.read_buf.len() - handled
     }
 
     /// Payload bytes of the frame being received that have not arrived yet; 0 between
@@ -311,7 +315,10 @@ impl Connection {
     /// arrived.
     #[inline]
     pub fn is_receiving(&self) -> bool {
-        self.frame.is_some() || self.message.is_some() || !self.read_buf.is_empty()
+        self.frame.is_some()
+            || self.message.is_some()
+            || !self.ready.is_empty()
+            || !self.read_buf.is_empty()
     }
 
     /// Frees the read and write buffers if they hold nothing, so that an idle connection holds

@@ -22,10 +22,23 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// The engine behind [`WebSocket::recv`] and `Stream::poll_next`.
+    #[inline]
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        // The usual case in a burst of small messages, inlined into the caller: a message the
+        // core already checked, handed out without the driver's loop. Nothing else can be due
+        // first while the connection is open: the core hands these out before anything else.
+        if matches!(self.finish, Finish::Running) && self.conn.state() == State::Open {
+            if let Some(message) = self.conn.ready_message() {
+                return Poll::Ready(Some(Ok(message)));
+            }
+        }
+        self.poll_recv_driver(cx)
+    }
+
+    fn poll_recv_driver(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         loop {
             match &mut self.finish {
                 Finish::Done => return Poll::Ready(None),
