@@ -239,21 +239,21 @@ where
         Poll::Ready(Ok(()))
     }
 
-    #[inline]
+    /// Queues `message`, through the extension if one was negotiated.
+    #[inline(always)]
     pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
-        self.queue_message(message, true)
+        self.lend_write_buffer();
+        Ok(self.conn.send(message)?)
     }
 
     /// Queues `message`, through the extension if `encode`.
     #[inline]
     pub(super) fn queue_message(&mut self, message: Message, encode: bool) -> Result<(), Error> {
-        self.lend_write_buffer();
         if encode {
-            self.conn.send(message)?;
-        } else {
-            self.conn.send_unencoded(message)?;
+            return self.start_send_message(message);
         }
-        Ok(())
+        self.lend_write_buffer();
+        Ok(self.conn.send_unencoded(message)?)
     }
 
     /// Gives the connection a write buffer from the thread's pool if it went idle without

@@ -111,7 +111,7 @@ where
         let this = self.get_mut();
         ready!(this.ws.poll_ready_send(cx))?;
         match this.message.take() {
-            Some(message) => Poll::Ready(this.ws.queue_message(message, true)),
+            Some(message) => Poll::Ready(this.ws.start_send_message(message)),
             // Polled again after it completed: the message was queued then.
             None => Poll::Ready(Ok(())),
         }
