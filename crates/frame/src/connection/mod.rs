@@ -152,8 +152,9 @@ pub struct Connection {
     ready: Bytes,
     /// The frame whose header has been decoded and whose payload is still arriving.
     frame: Option<InFrame>,
-    /// The fragmented message being assembled.
-    message: Option<InMessage>,
+    /// The fragmented message being assembled. Boxed: few messages are fragmented, and
+    /// every connection holds this room.
+    message: Option<Box<InMessage>>,
     /// Checks the text message being received, frame by frame and read by read.
     utf8: Utf8Validator,
     transmit: Transmit,

@@ -345,7 +345,7 @@ impl Connection {
         len: usize,
     ) -> Result<Option<Message>, ProtocolError> {
         let mut message = match self.message.take() {
-            Some(message) => message,
+            Some(message) => *message,
             None => InMessage {
                 opcode: header.opcode,
                 data: BytesMut::new(),
@@ -378,7 +378,7 @@ impl Connection {
             self.finish_message(message.opcode, message.data.freeze())
                 .map(Some)
         } else {
-            self.message = Some(message);
+            self.message = Some(Box::new(message));
             Ok(None)
         }
     }
@@ -402,7 +402,8 @@ impl Connection {
             if !header.fin {
                 return Ok(None);
             }
-            let Some(InMessage { opcode, data, .. }) = self.message.take() else {
+            let Some(InMessage { opcode, data, .. }) = self.message.take().map(|message| *message)
+            else {
                 unreachable!("matched above")
             };
             return self.finish_message(opcode, data.freeze()).map(Some);
@@ -412,11 +413,11 @@ impl Connection {
         if !header.fin {
             // The first frame of a fragmented message: the continuations are appended to it.
             frame.advance(header_len);
-            self.message = Some(InMessage {
+            self.message = Some(Box::new(InMessage {
                 opcode: header.opcode,
                 data: frame,
                 encoded: false,
-            });
+            }));
             return Ok(None);
         }
         let mut payload = frame.freeze();
