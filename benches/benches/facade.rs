@@ -10,76 +10,17 @@
 // criterion_group! and criterion_main! define undocumented functions.
 #![allow(missing_docs)]
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stream::Loop;
 use support::client_frames;
 use swell::{Config, WebSocket};
 use swell_frame::{OpCode, Role};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+#[path = "support/stream.rs"]
+mod stream;
 mod support;
-
-/// A stream whose every other read is `Pending` and whose writes are discarded.
-struct Loop {
-    input: Vec<u8>,
-    ready: bool,
-    written: usize,
-}
-
-impl AsyncRead for Loop {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.ready {
-            // Nothing to read yet; it arrives as soon as the task is polled again.
-            self.ready = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        self.ready = false;
-        buf.put_slice(&self.input);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Loop {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        b: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.written += b.len();
-        Poll::Ready(Ok(b.len()))
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let n = bufs.iter().map(|b| b.len()).sum();
-        self.written += n;
-        Poll::Ready(Ok(n))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
 
 fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("facade");
@@ -92,11 +33,7 @@ fn echo(c: &mut Criterion) {
         let how = if feed { "feed" } else { "send" };
         group.throughput(Throughput::Elements(per_read as u64));
         group.bench_function(format!("echo_16B_{per_read}_per_read_{how}"), |b| {
-            let stream = Loop {
-                input: client_frames(OpCode::Binary, 16, per_read),
-                ready: false,
-                written: 0,
-            };
+            let stream = Loop::new(client_frames(OpCode::Binary, 16, per_read));
             let mut ws = WebSocket::from_raw(stream, Role::Server, Config::default(), &[]);
             let mut echoed = 0;
             b.iter_custom(|iters| {
