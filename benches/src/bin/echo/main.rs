@@ -20,22 +20,34 @@
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
 //! `--servers a,b,..` (also `swell-deflate-PRESET` for each preset of
 //! `swell_benches::deflate_presets` and `yawc-deflate`, which negotiate permessage-deflate
-//! and get every message compressed; not in the default run), `--idle N` (connections for the memory part, default 10000; 0 skips
-//! it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`;
-//! for profiling one case), `--sizes BYTES,..` (just these payload sizes, e.g. `16,1024`),
-//! `--markdown FILE` (also write the tables as Markdown).
+//! and get every message compressed; not in the default run), `--idle N` (connections for
+//! the memory part, default 10000; 0 skips it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS`
+//! (just the cells that match, e.g. `16/16/16`; for profiling one case), `--sizes BYTES,..`
+//! (just these payload sizes, e.g. `16,1024`), `--markdown FILE` (also write the tables as
+//! Markdown), `--baseline PATH` (also run the `swell` server of another build's echo binary,
+//! as the column `swell-baseline`: build an older commit in a worktree with its own
+//! `CARGO_TARGET_DIR` and pass its `target/release/echo`, to compare two builds under one
+//! load generator).
 
 mod load;
+mod options;
 mod servers;
 
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use load::{Conn, Load};
+use load::Conn;
+use options::{Cell, Options, cells, options};
 
 /// The core server processes pin themselves to, if any.
 static SERVER_CORE: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// The echo binary of another build whose `swell` server runs as [`BASELINE`] (`--baseline`).
+static BASELINE_EXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The name of the column for the baseline build's swell server.
+const BASELINE: &str = "swell-baseline";
 
 /// A server process and its address.
 struct Server {
@@ -114,8 +126,14 @@ fn start(name: &'static str) -> std::io::Result<Server> {
     drop(listener);
     let core = SERVER_CORE.get().copied().flatten();
     let core = core.map_or_else(|| "none".to_owned(), |c| c.to_string());
-    let child = Command::new(std::env::current_exe()?)
-        .args(["serve", name, &addr, &core])
+    // Another build's server runs under this build's load: the two builds' figures come
+    // from one load generator and interleaved rounds, so a difference is the server's.
+    let (exe, kind) = match BASELINE_EXE.get() {
+        Some(exe) if name == BASELINE => (exe.into(), "swell"),
+        _ => (std::env::current_exe()?, name),
+    };
+    let child = Command::new(exe)
+        .args(["serve", kind, &addr, &core])
         .stdin(Stdio::null())
         .spawn()?;
     for _ in 0..200 {
@@ -125,134 +143,6 @@ fn start(name: &'static str) -> std::io::Result<Server> {
         std::thread::sleep(Duration::from_millis(25));
     }
     Err(std::io::Error::other(format!("{name} did not start")))
-}
-
-struct Options {
-    rounds: usize,
-    window: Duration,
-    servers: Vec<&'static str>,
-    idle: usize,
-    quick: bool,
-    only: Option<(usize, usize, usize)>,
-    sizes: Option<Vec<usize>>,
-    markdown: Option<String>,
-}
-
-fn options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        rounds: 9,
-        window: Duration::from_millis(250),
-        servers: servers::SERVERS.to_vec(),
-        idle: 10_000,
-        quick: false,
-        only: None,
-        sizes: None,
-        markdown: None,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value")).cloned();
-        match arg.as_str() {
-            "--rounds" => options.rounds = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--window" => {
-                options.window =
-                    Duration::from_millis(value()?.parse().map_err(|e| format!("{e}"))?)
-            }
-            "--idle" => options.idle = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--markdown" => options.markdown = Some(value()?),
-            "--only" => {
-                let wanted = value()?;
-                let parts: Vec<usize> = wanted
-                    .split('/')
-                    .map(|p| p.parse().map_err(|e| format!("--only {wanted}: {e}")))
-                    .collect::<Result<_, _>>()?;
-                let [in_flight, size, conns] = parts[..] else {
-                    return Err(format!("--only {wanted}: want IN_FLIGHT/BYTES/CONNS"));
-                };
-                options.only = Some((in_flight, size, conns));
-            }
-            "--sizes" => {
-                let wanted = value()?;
-                let sizes = wanted
-                    .split(',')
-                    .map(|p| p.parse().map_err(|e| format!("--sizes {wanted}: {e}")))
-                    .collect::<Result<_, _>>()?;
-                options.sizes = Some(sizes);
-            }
-            "--servers" => {
-                let wanted = value()?;
-                options.servers = wanted
-                    .split(',')
-                    .map(|w| {
-                        servers::SERVERS
-                            .iter()
-                            .chain(servers::DEFLATE_SERVERS)
-                            .find(|s| **s == w)
-                            .copied()
-                            .ok_or(format!("unknown server {w}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "--quick" => {
-                options.quick = true;
-                options.rounds = 1;
-                options.idle = options.idle.min(1000);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if !options.servers.contains(&"swell") {
-        options.servers.insert(0, "swell");
-    }
-    Ok(options)
-}
-
-/// One cell of the table.
-#[derive(Clone, Copy)]
-struct Cell {
-    conns: usize,
-    load: Load,
-}
-
-fn cells(options: &Options) -> Vec<Cell> {
-    let (quick, only) = (options.quick, options.only);
-    let mut cells = Vec::new();
-    let sizes: &[usize] = match &options.sizes {
-        Some(sizes) => sizes,
-        None if quick => &[16, 16 * 1024],
-        None => &[16, 1024, 16 * 1024, 1 << 20],
-    };
-    for &in_flight in &[1, 16] {
-        for &size in sizes {
-            for text in [false, true] {
-                if quick && text {
-                    continue;
-                }
-                for &conns in &[1, 16, 256] {
-                    // A MiB in flight per connection is memory, not messaging: 1 and 16
-                    // connections, one message each.
-                    if size >= 1 << 20 && (in_flight > 1 || conns > 16) {
-                        continue;
-                    }
-                    if quick && conns == 256 {
-                        continue;
-                    }
-                    if only.is_some_and(|o| o != (in_flight, size, conns)) {
-                        continue;
-                    }
-                    cells.push(Cell {
-                        conns,
-                        load: Load {
-                            size,
-                            text,
-                            in_flight,
-                        },
-                    });
-                }
-            }
-        }
-    }
-    cells
 }
 
 fn size_name(size: usize) -> String {
