@@ -2,9 +2,12 @@
 //!
 //! - `autobahn`: the Autobahn|Testsuite against our agents, diffed with the baseline.
 //! - `test`: the workspace's tests, with the programs they run (proxies) installed first.
+//! - `instructions`: user-space instructions per echoed message, swell's loops and the
+//!   peers', counted with callgrind.
 
 mod autobahn;
 mod debs;
+mod instructions;
 mod peers;
 
 use std::path::{Path, PathBuf};
@@ -19,8 +22,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("autobahn") => autobahn::main(&root, &args[1..]),
         Some("test") => peers::test(&root, &args[1..]),
+        Some("instructions") => instructions::main(&root, &args[1..]),
         _ => Err(
-            "usage: cargo xtask autobahn [--help] | cargo xtask test [cargo test's arguments]"
+            "usage: cargo xtask autobahn [--help] | cargo xtask test [cargo test's \
+            arguments] | cargo xtask instructions"
                 .into(),
         ),
     };

@@ -1,6 +1,6 @@
 //! The in-memory stream of the facade benchmarks: every other read is `Pending`, as a
-//! drained socket gives, and then brings the same input again; writes are counted and
-//! dropped.
+//! drained socket gives, and then brings the same input again (over as many reads as the
+//! reader's buffer needs); writes are counted and dropped.
 
 use std::io;
 use std::pin::Pin;
@@ -11,6 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// A stream whose every other read is `Pending` and whose writes are discarded.
 pub(crate) struct Loop {
     input: Vec<u8>,
+    /// How much of `input` the reads since the last `Pending` took.
+    taken: usize,
     ready: bool,
     /// Bytes written so far.
     pub(crate) written: usize,
@@ -21,6 +23,7 @@ impl Loop {
     pub(crate) fn new(input: Vec<u8>) -> Self {
         Self {
             input,
+            taken: 0,
             ready: false,
             written: 0,
         }
@@ -39,8 +42,14 @@ impl AsyncRead for Loop {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        self.ready = false;
-        buf.put_slice(&self.input);
+        let this = &mut *self;
+        let n = buf.remaining().min(this.input.len() - this.taken);
+        buf.put_slice(&this.input[this.taken..this.taken + n]);
+        this.taken += n;
+        if this.taken == this.input.len() {
+            this.taken = 0;
+            this.ready = false;
+        }
         Poll::Ready(Ok(()))
     }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask autobahn`: the Autobahn|Testsuite against our server and client agents,
 //! diffed with the baseline in `autobahn/expected/`.
 
-mod build;
+pub(crate) mod build;
 mod certs;
 mod install;
 mod report;

@@ -30,7 +30,7 @@ impl Kind {
     /// The kind of the server named `name` in the table.
     pub(crate) fn of(name: &str) -> Self {
         match name {
-            "raw-tcp" => Self::Raw,
+            "raw-tcp" | "raw-tcp-timer" => Self::Raw,
             name if name.ends_with("-h2") => Self::Http2,
             name if name.ends_with("-deflate") || name.starts_with("swell-deflate") => {
                 Self::Http1Deflate

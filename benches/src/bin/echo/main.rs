@@ -20,14 +20,15 @@
 //! Options: `--rounds N` (default 9), `--window MS` (measured time per cell, default 250),
 //! `--servers a,b,..` (also `swell-deflate-PRESET` for each preset of
 //! `swell_benches::deflate_presets` and `yawc-deflate`, which negotiate permessage-deflate
-//! and get every message compressed; not in the default run), `--idle N` (connections for
-//! the memory part, default 10000; 0 skips it), `--quick`, `--only IN_FLIGHT/BYTES/CONNS`
-//! (just the cells that match, e.g. `16/16/16`; for profiling one case), `--sizes BYTES,..`
-//! (just these payload sizes, e.g. `16,1024`), `--markdown FILE` (also write the tables as
-//! Markdown), `--baseline PATH` (also run the `swell` server of another build's echo binary,
-//! as the column `swell-baseline`: build an older commit in a worktree with its own
-//! `CARGO_TARGET_DIR` and pass its `target/release/echo`, to compare two builds under one
-//! load generator).
+//! and get every message compressed, and the references `raw-tcp-timer` and
+//! `swell-send-no-keepalive`, which show what keepalive costs; not in the default run),
+//! `--idle N` (connections for the memory part, default 10000; 0 skips it), `--quick`,
+//! `--only IN_FLIGHT/BYTES/CONNS` (just the cells that match, e.g. `16/16/16`; for profiling
+//! one case), `--sizes BYTES,..` (just these payload sizes, e.g. `16,1024`), `--markdown
+//! FILE` (also write the tables as Markdown), `--baseline PATH` (also run the `swell` server
+//! of another build's echo binary, as the column `swell-baseline`: build an older commit in
+//! a worktree with its own `CARGO_TARGET_DIR` and pass its `target/release/echo`, to compare
+//! two builds under one load generator).
 
 mod load;
 mod options;

@@ -73,6 +73,7 @@ pub(crate) fn options(args: &[String]) -> Result<Options, String> {
                     .map(|w| {
                         servers::SERVERS
                             .iter()
+                            .chain(servers::REFERENCE_SERVERS)
                             .chain(servers::DEFLATE_SERVERS)
                             .find(|s| **s == w)
                             .copied()

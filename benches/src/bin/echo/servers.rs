@@ -26,6 +26,12 @@ pub(crate) const SERVERS: &[&str] = &[
     "raw-tcp",
 ];
 
+/// References for what keepalive costs, not in the default run (`--servers` takes them):
+/// `raw-tcp-timer` is the raw TCP echo in a runtime that holds one far-off tokio timer, as
+/// every server with a timeout of its own does (tokio then parks with a timeout);
+/// `swell-send-no-keepalive` is `swell-send` with [`swell::Config::ping_interval`] off.
+pub(crate) const REFERENCE_SERVERS: &[&str] = &["raw-tcp-timer", "swell-send-no-keepalive"];
+
 /// The servers with permessage-deflate: swell, one per preset of
 /// `swell_benches::deflate_presets` (named `swell-deflate-PRESET`), and yawc. Not in the
 /// default run (`--servers` takes them); the load negotiates deflate with them as a browser
@@ -48,18 +54,24 @@ fn deflate_preset(kind: &str) -> Option<swell::DeflateConfig> {
 
 /// Serves `kind` on `listener` until the process is killed.
 pub(crate) async fn serve(kind: &str, listener: TcpListener) -> std::io::Result<()> {
+    if kind == "raw-tcp-timer" {
+        // Outlives every run; it is there only to be in tokio's timer wheel.
+        let day = std::time::Duration::from_secs(24 * 3600);
+        drop(tokio::spawn(tokio::time::sleep(day)));
+    }
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         match kind {
             "swell" => drop(tokio::spawn(swell(stream, Loop::Feed))),
             "swell-send" => drop(tokio::spawn(swell(stream, Loop::Send))),
+            "swell-send-no-keepalive" => drop(tokio::spawn(swell_no_keepalive(stream))),
             "swell-hyper" => drop(tokio::spawn(hyper_connection(stream, false))),
             "swell-hyper-h2" => drop(tokio::spawn(hyper_h2_connection(stream))),
             "fastwebsockets" => drop(tokio::spawn(hyper_connection(stream, true))),
             "tokio-tungstenite" => drop(tokio::spawn(tungstenite(stream))),
             "tokio-websockets" => drop(tokio::spawn(tokio_websockets(stream))),
-            "raw-tcp" => drop(tokio::spawn(raw(stream))),
+            "raw-tcp" | "raw-tcp-timer" => drop(tokio::spawn(raw(stream))),
             "yawc-deflate" => drop(tokio::spawn(yawc_connection(stream))),
             other => match deflate_preset(other) {
                 Some(preset) => drop(tokio::spawn(swell_deflate(stream, preset))),
@@ -83,6 +95,14 @@ async fn swell(stream: TcpStream, how: Loop) {
         return;
     };
     swell_echo(&mut ws, how).await;
+}
+
+async fn swell_no_keepalive(stream: TcpStream) {
+    let config = swell::Config::default().ping_interval(None);
+    let Ok(mut ws) = swell::accept_with(stream, config, |_| Ok(swell::Accept::new())).await else {
+        return;
+    };
+    swell_echo(&mut ws, Loop::Send).await;
 }
 
 async fn swell_deflate(stream: TcpStream, preset: swell::DeflateConfig) {
