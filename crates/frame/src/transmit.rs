@@ -45,6 +45,13 @@ impl Transmit {
         self.tail.capacity() > 0
     }
 
+    /// The capacity of the buffer small frames are encoded into (0 without one): for a
+    /// caller deciding whether an idle connection keeps it.
+    #[inline]
+    pub fn buffer_capacity(&self) -> usize {
+        self.tail.capacity()
+    }
+
     /// Installs `buf`, cleared, as the buffer small frames are encoded into, if there is none
     /// yet: for a caller that pools write buffers between connections. Otherwise `buf` is
     /// dropped.

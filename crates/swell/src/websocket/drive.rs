@@ -17,6 +17,12 @@ use crate::pool;
 /// grew past it for a burst is freed. Its write buffer goes back to the thread's pool.
 const IDLE_QUEUE_BYTES: usize = 1024;
 
+/// A write buffer this small stays with an idle connection rather than going back to the
+/// thread's pool: a connection that answers one small message per read (ping-pong) would
+/// otherwise give it back and take it again at every wait, ~195 instructions a message
+/// (`cargo xtask instructions`), to save at most this much memory.
+pub(super) const IDLE_WRITE_BUFFER: usize = 256;
+
 impl<S> WebSocket<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -204,8 +210,9 @@ where
     /// Reads once from the stream into the connection's read buffer.
     ///
     /// A connection whose read finds nothing while its buffers are empty is idle: it gives
-    /// its read and write buffers back to the thread's pools (and frees a large-frame queue
-    /// that grew), so that idle connections hold no buffer memory.
+    /// its read buffer and, unless it is small, its write buffer back to the thread's pools
+    /// (and frees a large-frame queue that grew), so that idle connections hold at most a
+    /// few hundred bytes of buffer memory.
     pub(super) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         // Room for the rest of a large frame in one go, but never more than what has
         // arrived: the buffer grows with the data, not with the declared length.
@@ -223,8 +230,10 @@ where
         } else if read.is_pending() && buf.is_empty() {
             self.read_lease.release(buf);
             let transmit = self.conn.transmit();
-            if let Some(buf) = transmit.take_buffer() {
-                pool::give_write(buf);
+            if transmit.buffer_capacity() > IDLE_WRITE_BUFFER {
+                if let Some(buf) = transmit.take_buffer() {
+                    pool::give_write(buf);
+                }
             }
             transmit.shrink_to(IDLE_QUEUE_BYTES);
         }

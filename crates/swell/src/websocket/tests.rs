@@ -67,12 +67,14 @@ async fn after_small_messages_the_read_buffer_goes_back_to_the_pool() {
 #[tokio::test(flavor = "current_thread")]
 async fn automatic_pongs_are_written_from_the_pooled_buffer() {
     let [mut client, mut server] = pair(Config::default());
-    // One message each way gives the server a write buffer, and idling gives it back.
+    // One message each way gives the server a write buffer, too large to keep while idle,
+    // and idling gives it back.
     client.send(Message::binary(vec![1; 10])).await.unwrap();
     server.recv().await.unwrap().unwrap();
-    server.send(Message::binary(vec![2; 10])).await.unwrap();
+    server.send(Message::binary(vec![2; 1000])).await.unwrap();
     client.recv().await.unwrap().unwrap();
     go_idle(&mut server).await;
+    assert!(!server.conn.transmit().has_buffer());
     let pooled = pool::write_buffers();
     assert_eq!(pooled.len(), 1);
     for _ in 0..3 {
@@ -95,4 +97,31 @@ async fn automatic_pongs_are_written_from_the_pooled_buffer() {
             "the pong took the pooled buffer rather than a new one"
         );
     }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_small_write_buffer_stays_with_an_idle_connection_and_a_large_one_is_pooled() {
+    let [mut client, mut server] = pair(Config::default());
+    for _ in 0..3 {
+        client.send(Message::binary(vec![1; 10])).await.unwrap();
+        let message = server.recv().await.unwrap().unwrap();
+        server.send(message).await.unwrap();
+        client.recv().await.unwrap().unwrap();
+        go_idle(&mut server).await;
+        let transmit = server.conn.transmit();
+        assert!(
+            transmit.has_buffer(),
+            "a ping-pong connection keeps its small buffer"
+        );
+        assert!(transmit.buffer_capacity() <= super::drive::IDLE_WRITE_BUFFER);
+        assert!(pool::write_buffers().is_empty());
+    }
+    server.send(Message::binary(vec![2; 4000])).await.unwrap();
+    client.recv().await.unwrap().unwrap();
+    go_idle(&mut server).await;
+    assert!(
+        !server.conn.transmit().has_buffer(),
+        "a large one goes back"
+    );
+    assert_eq!(pool::write_buffers().len(), 1);
 }
