@@ -109,8 +109,9 @@ fn messages_of_every_length_form_cross_both_ways() {
 }
 
 #[test]
-fn a_server_frames_each_length_around_the_short_form_exactly() {
-    for len in 0..=130 {
+fn a_server_frames_each_length_around_the_short_form_and_the_shared_payloads_exactly() {
+    // Around 125 the header grows; below 4096 the payload is copied, from it on shared.
+    for len in (0..=130).chain([1000, 4095, 4096, 4097, 65535, 65536]) {
         let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
         let text = String::from_utf8(payload.clone()).unwrap();
         let mut s = server();

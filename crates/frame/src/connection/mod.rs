@@ -116,6 +116,8 @@ use timers::Timers;
 /// Payloads at least this long are queued by reference instead of copied, when they are not
 /// masked; below it, one contiguous copy is cheaper than another entry in a vectored write.
 const SHARE_PAYLOAD_AT: usize = 4096;
+// A copied payload's frame has a header of at most 4 bytes, as `Connection::send` reserves.
+const _: () = assert!(SHARE_PAYLOAD_AT <= 1 << 16);
 
 /// One end of a WebSocket connection, after the opening handshake. It does no I/O and reads
 /// no clock.

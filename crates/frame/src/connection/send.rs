@@ -22,15 +22,16 @@ impl Connection {
     /// [`SendError::UnexpectedFragment`] for a message while a fragmented one is unfinished.
     #[inline]
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
-        // The usual case, inlined into the caller: a server's small text or binary message
-        // without an extension is its two header bytes and a copy of its payload.
+        // The usual case, inlined into the caller: a server's text or binary message below
+        // the size whose payload is shared, without an extension, is its header (2 bytes, or
+        // 4 from 126 bytes on) and a copy of its payload.
         let data = match &message {
             Message::Text(text) => Some((OpCode::Text, text.as_bytes())),
             Message::Binary(data) => Some((OpCode::Binary, &data[..])),
             _ => None,
         };
         if let Some((opcode, payload)) = data {
-            if payload.len() <= 125
+            if payload.len() < SHARE_PAYLOAD_AT
                 && payload.len() <= self.config.send_frame_size
                 && self.mask_keys.is_none()
                 && self.extension.is_none()
@@ -45,7 +46,7 @@ impl Connection {
                     payload_len: payload.len() as u64,
                 };
                 let tail = self.transmit.tail();
-                tail.reserve(2 + payload.len());
+                tail.reserve(4 + payload.len());
                 header.put(tail);
                 tail.extend_from_slice(payload);
                 self.timers.data_sent = true;
