@@ -510,6 +510,67 @@ fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
     assert_eq!(s.poll_message(), Err(ProtocolError::InvalidUtf8));
 }
 
+/// Whole frames with 7- and 16-bit lengths in one read, as the read path gathers them: each
+/// message whole and in order, and what breaks a rule found in the run, not skipped.
+#[test]
+fn a_read_of_whole_frames_of_both_short_length_forms_gives_each_message() {
+    let lens = [5, 126, 1000, 125, 65535, 0, 4096];
+    let payload = |len: usize, i: usize| -> Vec<u8> {
+        (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect()
+    };
+    let mut wire = Vec::new();
+    for (i, &len) in lens.iter().enumerate() {
+        wire.extend(to_server(
+            if i % 2 == 0 { 0x82 } else { 0x81 },
+            &payload(len, i),
+        ));
+    }
+    // A 16-bit length written where 7 bits would do is still a valid frame.
+    let mut long_form = vec![0x82, 0x80 | 126, 0, 3];
+    long_form.extend_from_slice(&KEY);
+    long_form.extend(b"abc".iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
+    wire.extend(&long_form);
+    let mut s = server();
+    s.handle_read(&wire);
+    let mut expected: Vec<Message> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let data = payload(len, i);
+            if i % 2 == 0 {
+                Message::binary(data)
+            } else {
+                Message::text(String::from_utf8(data).unwrap())
+            }
+        })
+        .collect();
+    expected.push(Message::binary(b"abc".to_vec()));
+    assert_eq!(drain(&mut s), expected);
+
+    // Invalid UTF-8 in a 16-bit text frame behind a valid message.
+    let mut wire = to_server(0x82, &[1; 200]);
+    let mut bad = vec![b'x'; 300];
+    bad[150] = 0xff;
+    wire.extend(to_server(0x81, &bad));
+    let mut s = server();
+    s.handle_read(&wire);
+    assert_eq!(s.poll_message(), Ok(Some(Message::binary(vec![1; 200]))));
+    assert_eq!(s.poll_message(), Err(ProtocolError::InvalidUtf8));
+
+    // A 16-bit frame over the message limit, behind one within it.
+    let mut config = Config::default();
+    config.max_message_size = 1000;
+    let mut wire = to_server(0x82, &[2; 1000]);
+    wire.extend(to_server(0x82, &[3; 1001]));
+    let mut s = Connection::server(config);
+    s.handle_read(&wire);
+    assert_eq!(s.poll_message(), Ok(Some(Message::binary(vec![2; 1000]))));
+    assert_eq!(
+        s.poll_message(),
+        Err(ProtocolError::MessageTooLarge { max: 1000 })
+    );
+}
+
 #[test]
 fn limits_fail_with_1009_before_the_payload_arrives() {
     let mut config = Config::default();

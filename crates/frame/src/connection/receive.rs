@@ -152,9 +152,9 @@ impl Connection {
         }
     }
 
-    /// The usual case, told from the first two bytes of each frame: whole text or binary
-    /// messages in one frame under 126 bytes each, masked as the role requires, without RSV
-    /// bits, while no fragmented message is in progress. The first is checked and returned.
+    /// The usual case, told from the first bytes of each frame: whole text or binary
+    /// messages in one frame under 64 KiB each (a 7- or 16-bit length), masked as the role
+    /// requires, without RSV bits, while no fragmented message is in progress. The first is checked and returned.
     /// When more follow in the read buffer, the run of them is checked at once and moves to
     /// `ready` in one split, to be handed out from there: slicing `ready` takes about half
     /// the instructions of splitting the read buffer, and a read of small messages may bring
@@ -185,6 +185,28 @@ impl Connection {
     /// UTF-8 included (masked again, so that the general path reports it).
     #[inline(always)]
     fn check_small_frame(&mut self, at: usize) -> Option<(bool, usize, usize)> {
+        let [_, b1, ..] = self.read_buf[at..] else {
+            return None;
+        };
+        match b1 & 0x7F {
+            // Under 126 bytes, the common case: inlined whole.
+            0..=125 => self.check_frame_form::<0>(at),
+            126 => self.check_frame_16(at),
+            _ => None,
+        }
+    }
+
+    /// [`Connection::check_small_frame`] for a 16-bit length, kept out of line so that the
+    /// common form's code stays small.
+    #[inline(never)]
+    fn check_frame_16(&mut self, at: usize) -> Option<(bool, usize, usize)> {
+        self.check_frame_form::<2>(at)
+    }
+
+    /// The check of [`Connection::check_small_frame`] for a frame whose length takes `EXT`
+    /// bytes after the first two of the header: 0 for a 7-bit length, 2 for a 16-bit one.
+    #[inline(always)]
+    fn check_frame_form<const EXT: usize>(&mut self, at: usize) -> Option<(bool, usize, usize)> {
         let buf = &mut self.read_buf[at..];
         let [b0, b1, ..] = *buf else {
             return None;
@@ -195,10 +217,16 @@ impl Connection {
             _ => return None,
         };
         let masked = b1 & 0x80 != 0;
-        let len = usize::from(b1 & 0x7F);
-        let header_len = if masked { 6 } else { 2 };
+        let len = if EXT == 0 {
+            usize::from(b1 & 0x7F)
+        } else {
+            let [_, _, high, low, ..] = *buf else {
+                return None;
+            };
+            usize::from(u16::from_be_bytes([high, low]))
+        };
+        let header_len = 2 + EXT + if masked { 4 } else { 0 };
         if masked != (self.role == Role::Server)
-            || len > 125
             || buf.len() < header_len + len
             || len > self.config.max_message_size
             || self.config.max_frame_size.is_some_and(|max| len > max)
@@ -206,7 +234,14 @@ impl Connection {
             return None;
         }
         let (header, payload) = buf[..header_len + len].split_at_mut(header_len);
-        let key = masked.then(|| [header[2], header[3], header[4], header[5]]);
+        let key = masked.then(|| {
+            [
+                header[EXT + 2],
+                header[EXT + 3],
+                header[EXT + 4],
+                header[EXT + 5],
+            ]
+        });
         if let Some(key) = key {
             apply_mask(payload, key);
         }
@@ -225,8 +260,16 @@ impl Connection {
         let [b0, b1, ..] = self.ready[..] else {
             unreachable!("`ready` holds whole frames")
         };
-        let header_len = if b1 & 0x80 != 0 { 6 } else { 2 };
-        let end = header_len + usize::from(b1 & 0x7F);
+        // As `check_small_frame` read it: a 7-bit length, or 126 and a 16-bit one.
+        let (len, ext) = match b1 & 0x7F {
+            126 => (
+                usize::from(u16::from_be_bytes([self.ready[2], self.ready[3]])),
+                2,
+            ),
+            n => (usize::from(n), 0),
+        };
+        let header_len = 2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 };
+        let end = header_len + len;
         let frame = if end < self.ready.len() {
             let frame = self.ready.slice(header_len..end);
             self.ready.advance(end);
