@@ -4,9 +4,9 @@
 //! while frames wait to be written. When a read finds nothing and both are empty, the
 //! connection is idle: it gives them back here, and takes them again when the peer next sends
 //! or the application sends. So 10,000 idle connections hold no read buffer between them (a
-//! write buffer of a few hundred bytes or less stays with its connection: see
-//! `websocket/drive.rs`), and a busy connection still does not allocate per message: the
-//! buffer it gives back is the one it takes next. Read and write buffers are pooled apart, as they differ in size.
+//! write buffer of 256 bytes or less stays with its connection: see `websocket/drive.rs`),
+//! and a busy connection still does not allocate per message: the buffer it gives back is
+//! the one it takes next. Read and write buffers are pooled apart, as they differ in size.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;

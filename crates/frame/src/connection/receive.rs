@@ -154,11 +154,11 @@ impl Connection {
 
     /// The usual case, told from the first bytes of each frame: whole text or binary
     /// messages in one frame under 64 KiB each (a 7- or 16-bit length), masked as the role
-    /// requires, without RSV bits, while no fragmented message is in progress. The first is checked and returned.
-    /// When more follow in the read buffer, the run of them is checked at once and moves to
-    /// `ready` in one split, to be handed out from there: slicing `ready` takes about half
-    /// the instructions of splitting the read buffer, and a read of small messages may bring
-    /// many. A lone message (ping-pong) is split off as it is.
+    /// requires, without RSV bits, while no fragmented message is in progress. The first is
+    /// checked and returned. When more follow in the read buffer, the run of them is checked
+    /// at once and moves to `ready` in one split, to be handed out from there: slicing
+    /// `ready` takes about half the instructions of splitting the read buffer, and a read of
+    /// small messages may bring many. A lone message (ping-pong) is split off as it is.
     #[inline]
     fn gather_small_messages(&mut self) -> Option<Message> {
         if self.message.is_some() {

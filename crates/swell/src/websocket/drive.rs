@@ -14,7 +14,8 @@ use crate::error::Error;
 use crate::pool;
 
 /// Capacity an idle connection keeps in its queue of large frames (32 entries); a queue that
-/// grew past it for a burst is freed. Its write buffer goes back to the thread's pool.
+/// grew past it for a burst is freed. Its write buffer goes back to the thread's pool unless
+/// it is small ([`IDLE_WRITE_BUFFER`]).
 const IDLE_QUEUE_BYTES: usize = 1024;
 
 /// A write buffer this small stays with an idle connection rather than going back to the
