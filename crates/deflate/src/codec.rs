@@ -182,11 +182,34 @@ fn compress_message(compressor: &mut Compressor, payload: &[u8], out: &mut Bytes
         // forgets everything: after a reset its output refers only to what it compresses
         // from then on, which the peer inflates whatever its window holds. (Without context
         // takeover it is reset after every message anyway.)
+        if compressed.is_err() {
+            drain(compressor);
+        }
         compressor.reset();
         out.clear();
         return false;
     }
     true
+}
+
+/// Lets a compressor that gave up in the middle of a flush write out, into a scratch
+/// buffer, the output it still holds, so that it can be reset.
+///
+/// zlib-rs 0.6.8's reset empties the buffer of output not yet written but keeps its
+/// offset into that buffer, which only a fully written buffer brings back to 0: reset with
+/// output pending, a compressor loses that much room for good, and a later message that
+/// needs the room panics inside zlib-rs ("buf.len() must fit in remaining()"). What it
+/// holds is bounded by the part of the message it consumed.
+fn drain(compressor: &mut Compressor) {
+    let mut scratch = [0; 4096];
+    loop {
+        let before = compressor.total_out();
+        let status = compressor.compress(&[], &mut scratch, DeflateFlush::SyncFlush);
+        let produced = (compressor.total_out() - before) as usize;
+        if status.is_err() || produced < scratch.len() {
+            return;
+        }
+    }
 }
 
 impl MessageExtension for Deflate {
@@ -339,6 +362,38 @@ mod tests {
         assert!(!session(false).encode(b"", &mut out));
         assert!(session(false).encode(&[b'a'; 100], &mut out));
         assert!(out.len() < 100);
+    }
+
+    /// A compressor that gave up on a message (its output would not have been smaller)
+    /// compresses the next one whole. With zlib-rs 0.6.8 this panicked before the compressor
+    /// drained what it held before its reset (found by the `two_endpoints` fuzz target).
+    #[test]
+    fn a_compressor_that_gave_up_compresses_the_next_message() {
+        let kind = CompressorKind {
+            level: 1,
+            window_bits: 9,
+            mem_level: 1,
+        };
+        let pattern = |len: usize, mul: u8| -> Vec<u8> {
+            (0..len).map(|i| (i as u8).wrapping_mul(mul)).collect()
+        };
+        let mut reader = session(true);
+        for mut compressor in [Box::new(kind.build()), pool::take_compressor(kind)] {
+            for (len, mul) in [(1264, 55), (1042, 133), (3000, 7), (1264, 55), (2000, 1)] {
+                let payload = pattern(len, mul);
+                let mut out = BytesMut::new();
+                if compress_message(&mut compressor, &payload, &mut out) {
+                    assert_eq!(decode(&mut reader, &out).unwrap(), payload, "len {len}");
+                }
+                compressor.reset();
+            }
+            let noise = noise(50_000, 3);
+            let mut out = BytesMut::new();
+            assert!(!compress_message(&mut compressor, &noise, &mut out));
+            let text = pattern(5000, 0).repeat(4);
+            assert!(compress_message(&mut compressor, &text, &mut out));
+            assert_eq!(decode(&mut reader, &out).unwrap(), text);
+        }
     }
 
     #[test]
