@@ -52,6 +52,20 @@ impl Transmit {
         self.tail.capacity()
     }
 
+    /// Takes the buffer small frames are encoded into, as [`Transmit::take_buffer`] does,
+    /// but only if its allocation is larger than `keep` bytes: for a connection going idle
+    /// that keeps a small buffer rather than give it back and take it again at every wait.
+    /// The allocation is what counts, not the capacity: after a partial write, or a shared
+    /// payload split off behind its frames, a small view can hold a large allocation.
+    pub fn take_buffer_over(&mut self, keep: usize) -> Option<BytesMut> {
+        // Reclaiming the space before the view tells whether the allocation holds more.
+        if self.is_empty() && self.has_buffer() && self.tail.try_reclaim(keep.saturating_add(1)) {
+            Some(std::mem::take(&mut self.tail))
+        } else {
+            None
+        }
+    }
+
     /// Installs `buf`, cleared, as the buffer small frames are encoded into, if there is none
     /// yet: for a caller that pools write buffers between connections. Otherwise `buf` is
     /// dropped.

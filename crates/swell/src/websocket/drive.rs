@@ -20,7 +20,7 @@ const IDLE_QUEUE_BYTES: usize = 1024;
 
 /// A write buffer this small stays with an idle connection rather than going back to the
 /// thread's pool: a connection that answers one small message per read (ping-pong) would
-/// otherwise give it back and take it again at every wait, ~195 instructions a message
+/// otherwise give it back and take it again at every wait, ~130 instructions a message
 /// (`cargo xtask instructions`), to save at most this much memory.
 pub(super) const IDLE_WRITE_BUFFER: usize = 256;
 
@@ -231,10 +231,8 @@ where
         } else if read.is_pending() && buf.is_empty() {
             self.read_lease.release(buf);
             let transmit = self.conn.transmit();
-            if transmit.buffer_capacity() > IDLE_WRITE_BUFFER {
-                if let Some(buf) = transmit.take_buffer() {
-                    pool::give_write(buf);
-                }
+            if let Some(buf) = transmit.take_buffer_over(IDLE_WRITE_BUFFER) {
+                pool::give_write(buf);
             }
             transmit.shrink_to(IDLE_QUEUE_BYTES);
         }

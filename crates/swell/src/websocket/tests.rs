@@ -125,3 +125,24 @@ async fn a_small_write_buffer_stays_with_an_idle_connection_and_a_large_one_is_p
     );
     assert_eq!(pool::write_buffers().len(), 1);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_small_view_of_a_large_write_buffer_is_not_kept_while_idle() {
+    let [mut client, mut server] = pair(Config::default());
+    // A write buffer of 1100 bytes, nearly filled by one frame; the large message after it
+    // is shared, and its header splits the buffer, leaving a view of 92 bytes at its end.
+    server
+        .conn
+        .transmit()
+        .set_buffer(bytes::BytesMut::with_capacity(1100));
+    server.feed(Message::binary(vec![1; 1000])).await.unwrap();
+    server.send(Message::binary(vec![2; 5000])).await.unwrap();
+    client.recv().await.unwrap().unwrap();
+    client.recv().await.unwrap().unwrap();
+    go_idle(&mut server).await;
+    assert!(
+        !server.conn.transmit().has_buffer(),
+        "the allocation behind a small view goes back"
+    );
+    assert_eq!(pool::write_buffers().len(), 1);
+}
